@@ -1,0 +1,262 @@
+"""``CUDAFactory``: the base of every component that compiles a device function.
+
+A factory holds frozen settings (an attrs class), a buffer registry for its
+scratch memory, and child factories. Its device function is built lazily and
+cached under :attr:`CUDAFactory.config_hash`, a hash of everything that goes
+into the compiled code: settings, buffer layout, children's hashes, backend
+and precision. A child that changes changes its parents' hashes, so staleness
+propagates to every ancestor without parent pointers or flags.
+"""
+
+from __future__ import annotations
+
+import collections
+import difflib
+import hashlib
+import re
+from typing import Any, ClassVar
+
+import attrs
+import numpy as np
+
+from batchode.backends import get_backend
+from batchode.memory import BufferRegistry, CUDABuffer
+
+#: Builds shared by factories with equal ``config_hash`` in this process, so
+#: two solvers configured alike compile once. Bounded, least recently used
+#: first out. This caches compiled code only; registries stay per factory.
+_BUILD_CACHE: "collections.OrderedDict[str, Any]" = collections.OrderedDict()
+_BUILD_CACHE_SIZE = 256
+
+_LOCATION_SUFFIX = "_location"
+
+
+@attrs.frozen
+class NoSettings:
+    """Settings of a factory that has none."""
+
+
+def _snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class CUDAFactory:
+    """Base class of every factory.
+
+    Subclasses set ``Settings`` (a frozen attrs class), declare buffers with
+    :meth:`register_buffer` and children with :meth:`add_child` in their
+    ``__init__``, and implement :meth:`build`, which returns the device
+    function (or an object with a ``device_function`` attribute).
+
+    Parameters
+    ----------
+    settings : Settings instance, optional
+        Defaults to ``Settings()`` updated with ``overrides``.
+    name : str, optional
+        Name of the factory and of its registry (default: the class name in
+        snake case). A parent renames a child to the name it adopts it under.
+    precision : numpy float dtype, default float64
+        Working precision of the compiled code and of the memory pools.
+    backend : str, default "cpu"
+        ``"cpu"`` or ``"cuda"``.
+    **overrides
+        Settings fields to change from their defaults.
+    """
+
+    Settings: ClassVar[type] = NoSettings
+
+    def __init__(self, settings=None, *, name=None, precision=np.float64, backend="cpu", **overrides):
+        self.precision = np.dtype(precision)
+        if self.precision not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise ValueError(f"precision must be float32 or float64, got {precision!r}")
+        self.backend = get_backend(backend)
+        self.name = name or _snake_case(type(self).__name__)
+        base = settings if settings is not None else self.Settings()
+        if not isinstance(base, self.Settings):
+            raise TypeError(f"{type(self).__name__}: settings must be {self.Settings.__name__}, got {base!r}")
+        self._settings = attrs.evolve(base, **self._checked_setting_keys(overrides)) if overrides else base
+        self._registry: BufferRegistry | None = None
+        self._children: dict[str, CUDAFactory] = {}
+        self._built: tuple[str, Any] | None = None
+
+    # -- settings ---------------------------------------------------------------
+    @property
+    def settings(self):
+        """The frozen settings object."""
+        return self._settings
+
+    def _setting_names(self) -> tuple[str, ...]:
+        return tuple(field.name for field in attrs.fields(self.Settings))
+
+    def _checked_setting_keys(self, keys) -> dict:
+        unknown = [k for k in keys if k not in self._setting_names()]
+        if unknown:
+            self._raise_unknown(unknown[0], self._setting_names())
+        return dict(keys)
+
+    def valid_update_keys(self) -> tuple[str, ...]:
+        """Every key :meth:`update` accepts, children's keys prefixed by their name."""
+        keys = list(self._setting_names())
+        keys += [f"{name}{_LOCATION_SUFFIX}" for name in self.buffer_registry.buffers]
+        for child_name, child in self._children.items():
+            keys += [f"{child_name}_{key}" for key in child.valid_update_keys()]
+        return tuple(keys)
+
+    def _raise_unknown(self, key, valid):
+        close = difflib.get_close_matches(key, list(valid), n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise ValueError(f"{type(self).__name__} {self.name!r}: unknown setting {key!r}{hint}")
+
+    def _route(self, key: str):
+        """Return ``(kind, target, subkey)`` for an update key, or None if unknown."""
+        if key in self._setting_names():
+            return ("setting", self, key)
+        if key.endswith(_LOCATION_SUFFIX) and key[: -len(_LOCATION_SUFFIX)] in self.buffer_registry.buffers:
+            return ("location", self, key[: -len(_LOCATION_SUFFIX)])
+        # Longest child name first, so "newton_linear_x" goes to "newton_linear"
+        # before "newton" when both exist.
+        for child_name in sorted(self._children, key=len, reverse=True):
+            prefix = child_name + "_"
+            if key.startswith(prefix):
+                child = self._children[child_name]
+                if child._route(key[len(prefix):]) is not None:
+                    return ("child", child, key[len(prefix):])
+        return None
+
+    def update(self, **changes) -> set[str]:
+        """Apply setting and buffer-location changes; return the keys that changed.
+
+        Keys are settings fields, ``<buffer>_location`` for this factory's
+        buffers, and ``<child>_<key>`` for any key a child accepts. Every key
+        is checked before anything changes; an unknown key raises
+        ``ValueError`` naming close matches. Values equal to the current ones
+        change nothing and do not invalidate the build.
+        """
+        routes = {}
+        for key in changes:
+            route = self._route(key)
+            if route is None:
+                self._raise_unknown(key, self.valid_update_keys())
+            routes[key] = route
+        changed: set[str] = set()
+        own = {k: v for k, v in changes.items() if routes[k][0] == "setting"}
+        differing = {k: v for k, v in own.items() if getattr(self._settings, k) != v}
+        if differing:
+            self._settings = attrs.evolve(self._settings, **differing)
+            changed |= set(differing)
+        for key, value in changes.items():
+            kind, target, subkey = routes[key]
+            if kind == "location" and self.buffer_registry.relocate(subkey, value):
+                changed.add(key)
+            elif kind == "child":
+                changed |= {f"{target.name}_{k}" for k in target.update(**{subkey: value})}
+        return changed
+
+    # -- memory -----------------------------------------------------------------
+    @property
+    def buffer_registry(self) -> BufferRegistry:
+        """This factory's registry (created on first use, named after the factory)."""
+        if self._registry is None:
+            self._registry = BufferRegistry(self.name, self.precision, self.backend.name)
+        return self._registry
+
+    def register_buffer(self, name, location, size, precision=None, enabled=True) -> CUDABuffer:
+        """Declare one of this factory's buffers; ``precision`` defaults to the factory's."""
+        buffer = CUDABuffer(
+            name, location, size,
+            precision=self.precision if precision is None else precision,
+            enabled=enabled,
+        )
+        return self.buffer_registry.register(buffer)
+
+    def add_child(self, name: str, factory: "CUDAFactory") -> "CUDAFactory":
+        """Adopt ``factory`` as child ``name``: keep it and merge its registry."""
+        if not isinstance(factory, CUDAFactory):
+            raise TypeError(f"{self.name}: child {name!r} must be a CUDAFactory, got {factory!r}")
+        if factory.precision != self.precision or factory.backend is not self.backend:
+            raise ValueError(
+                f"{self.name}: child {name!r} is {factory.precision}/{factory.backend.name}, "
+                f"expected {self.precision}/{self.backend.name}"
+            )
+        if name in self._children:
+            raise ValueError(f"{self.name}: a child named {name!r} already exists")
+        factory.name = name
+        factory.buffer_registry.name = name
+        self.buffer_registry.merge(factory.buffer_registry)
+        self._children[name] = factory
+        return factory
+
+    def child(self, name: str) -> "CUDAFactory":
+        """The child factory adopted as ``name``."""
+        try:
+            return self._children[name]
+        except KeyError:
+            raise KeyError(f"{self.name} has no child {name!r} (children: {sorted(self._children)})") from None
+
+    @property
+    def children(self) -> dict[str, "CUDAFactory"]:
+        """Child factories by name (a copy)."""
+        return dict(self._children)
+
+    # -- build --------------------------------------------------------------------
+    def hash_extras(self) -> tuple:
+        """Anything beyond settings that changes the compiled code (override)."""
+        return ()
+
+    @property
+    def config_hash(self) -> str:
+        """Stable hash of settings, own buffers, children, backend and precision."""
+        own_buffers = tuple(
+            (b.name, b.location.value, b.elements(), b.precision.str)
+            for b in self.buffer_registry.buffers.values()
+        )
+        parts = (
+            type(self).__module__,
+            type(self).__qualname__,
+            repr(self._settings),
+            own_buffers,
+            tuple((n, c.config_hash) for n, c in self._children.items()),
+            self.backend.name,
+            self.precision.str,
+            self.hash_extras(),
+        )
+        return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+    @property
+    def is_stale(self) -> bool:
+        """True when the next access to :attr:`built` will (re)build."""
+        return self._built is None or self._built[0] != self.config_hash
+
+    def build(self):
+        """Compile and return the device function (subclasses implement)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement build()")
+
+    @property
+    def built(self):
+        """The build result, rebuilt only when :attr:`config_hash` changed."""
+        key = self.config_hash
+        if self._built is None or self._built[0] != key:
+            if key in _BUILD_CACHE:
+                _BUILD_CACHE.move_to_end(key)
+                result = _BUILD_CACHE[key]
+            else:
+                self.buffer_registry.generate_layouts()
+                result = self.build()
+                _BUILD_CACHE[key] = result
+                if len(_BUILD_CACHE) > _BUILD_CACHE_SIZE:
+                    _BUILD_CACHE.popitem(last=False)
+            self._built = (key, result)
+        return self._built[1]
+
+    @property
+    def device_function(self):
+        """The compiled device function (built on first access)."""
+        result = self.built
+        return getattr(result, "device_function", result)
+
+    def describe_memory(self) -> str:
+        """The registry tree with locations, sizes and per-pool totals."""
+        return str(self.buffer_registry)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, {self._settings!r})"
