@@ -1,0 +1,262 @@
+"""The :class:`ButcherTableau` data class.
+
+A Butcher tableau is the complete, frozen description of a Runge-Kutta
+method: the stage matrix ``a``, the weights ``b``, the nodes ``c`` and,
+for embedded pairs, a second set of weights ``b_hat`` whose solution is
+compared with the propagated one to estimate the local error.  The class
+holds only data plus cheap derived flags; turning a tableau into a step
+function is the job of the integration engine.
+
+Coefficients may be given as floats, ints, :class:`fractions.Fraction`
+or strings (``"1/5"``, ``"-0.848e-2"``, long decimal expansions).  Every
+value is first converted *exactly* to a :class:`~fractions.Fraction` and
+only then rounded once to the nearest float64, so a rational coefficient
+such as ``"35/384"`` is stored correctly rounded, and a 40-digit decimal
+expansion is not double-rounded through an intermediate float.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from fractions import Fraction
+from typing import Any, NoReturn
+
+import attrs
+
+__all__ = ["ButcherTableau", "CONSISTENCY_RTOL"]
+
+# Relative tolerance for the consistency checks (row sums of ``a`` equal
+# ``c``, weights sum to one).  Each check compares a sum of float64
+# coefficients with a target, so the tolerance is scaled by the sum of
+# the magnitudes of the terms involved (at least 1).  Exact rationals
+# rounded to float64 pass at ~1e-16; coefficients published as
+# 16-17 significant decimal digits (Tsitouras' Tsit5, with entries up to
+# ~13 in magnitude) leave residuals of a few 1e-16 relative to that
+# scale.  1e-12 leaves ample room for such data while still rejecting
+# any mistyped coefficient except one wrong only in its last few digits,
+# which only the order-condition tests can catch.
+CONSISTENCY_RTOL = 1e-12
+
+
+def _to_float(value: Any) -> float:
+    """Convert one coefficient to float64 through an exact Fraction."""
+    if isinstance(value, str):
+        try:
+            exact = Fraction(value.strip())
+        except (ValueError, ZeroDivisionError) as err:
+            raise ValueError(f"cannot read {value!r} as a real number") from err
+    elif isinstance(value, numbers.Rational):
+        exact = Fraction(value.numerator, value.denominator)
+    elif isinstance(value, numbers.Real):
+        # A float is already a float64: no exact form is gained by
+        # converting it, and NaN/inf are reported by the validation.
+        return float(value)
+    else:
+        raise ValueError(f"cannot read {value!r} as a real number")
+    # Fraction.__float__ divides two Python ints, which is correctly rounded.
+    return float(exact)
+
+
+def _to_vector(values: Any) -> tuple[float, ...]:
+    return tuple(_to_float(v) for v in values)
+
+
+def _to_optional_vector(values: Any) -> tuple[float, ...] | None:
+    return None if values is None else _to_vector(values)
+
+
+def _to_matrix(rows: Any) -> tuple[tuple[float, ...], ...]:
+    return tuple(_to_vector(row) for row in rows)
+
+
+def _to_aliases(aliases: Any) -> tuple[str, ...]:
+    # A bare string is one alias, not a sequence of one-letter aliases.
+    return (aliases,) if isinstance(aliases, str) else tuple(aliases)
+
+
+def _close(value: float, target: float, scale: float) -> bool:
+    return abs(value - target) <= CONSISTENCY_RTOL * max(1.0, scale)
+
+
+@attrs.frozen
+class ButcherTableau:
+    """A validated, immutable Runge-Kutta Butcher tableau.
+
+    Parameters
+    ----------
+    name : str
+        Canonical registry name, e.g. ``"dormand-prince-54"``.
+    a : sequence of sequences
+        Full ``s x s`` stage matrix, zero-padded (explicit methods are
+        strictly lower triangular).  Stored as a tuple of tuples of float.
+    b : sequence
+        The ``s`` weights of the propagated solution.
+    c : sequence
+        The ``s`` nodes; must equal the row sums of ``a``.
+    order : int
+        Classical order of the solution given by ``b``.
+    b_hat : sequence or None
+        Weights of the embedded solution used for error estimation, or
+        ``None`` for a method without an error estimate.
+    embedded_order : int or None
+        Order of the solution given by ``b_hat``; given iff ``b_hat`` is.
+    citation : str
+        Where the coefficients come from.
+    aliases : tuple of str, optional
+        Alternative registry names.
+
+    Raises
+    ------
+    ValueError
+        If a coefficient cannot be read as a number, or if the tableau is
+        inconsistent (shapes, row sums, weight sums, orders); the message
+        names the tableau and the offending quantity.
+
+    Notes
+    -----
+    Consistency is checked to the relative tolerance
+    :data:`CONSISTENCY_RTOL`; the order conditions are not checked here
+    (see :mod:`batchode.algorithms.tableaus.order_conditions`).
+    """
+
+    name: str
+    a: tuple[tuple[float, ...], ...] = attrs.field(converter=_to_matrix)
+    b: tuple[float, ...] = attrs.field(converter=_to_vector)
+    c: tuple[float, ...] = attrs.field(converter=_to_vector)
+    order: int
+    b_hat: tuple[float, ...] | None = attrs.field(converter=_to_optional_vector)
+    embedded_order: int | None
+    citation: str
+    aliases: tuple[str, ...] = attrs.field(default=(), converter=_to_aliases)
+
+    def __attrs_post_init__(self) -> None:
+        self._check_names()
+        self._check_shapes()
+        self._check_finite()
+        self._check_orders()
+        self._check_row_sums()
+        self._check_weight_sums()
+
+    def _fail(self, message: str) -> NoReturn:
+        raise ValueError(f"Butcher tableau {self.name!r}: {message}")
+
+    def _check_names(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"Butcher tableau name must be a non-empty str, got {self.name!r}")
+        for alias in self.aliases:
+            if not isinstance(alias, str) or not alias:
+                self._fail(f"aliases must be non-empty strings, got {alias!r}")
+
+    def _check_shapes(self) -> None:
+        s = len(self.b)
+        if s == 0:
+            self._fail("b is empty; a tableau needs at least one stage")
+        if len(self.c) != s:
+            self._fail(f"c has {len(self.c)} entries but b has {s}")
+        if len(self.a) != s:
+            self._fail(f"a has {len(self.a)} rows but b has {s} entries")
+        for i, row in enumerate(self.a):
+            if len(row) != s:
+                self._fail(f"row {i} of a has {len(row)} entries, expected {s}")
+        if self.b_hat is not None and len(self.b_hat) != s:
+            self._fail(f"b_hat has {len(self.b_hat)} entries but b has {s}")
+
+    def _check_finite(self) -> None:
+        quantities = {"b": self.b, "c": self.c, "b_hat": self.b_hat or ()}
+        quantities.update({f"row {i} of a": row for i, row in enumerate(self.a)})
+        for label, values in quantities.items():
+            for j, v in enumerate(values):
+                if not math.isfinite(v):
+                    self._fail(f"{label} has a non-finite entry {v!r} at index {j}")
+
+    def _check_orders(self) -> None:
+        if isinstance(self.order, bool) or not isinstance(self.order, int):
+            self._fail(f"order must be an int, got {self.order!r}")
+        if self.order < 1:
+            self._fail(f"order must be >= 1, got {self.order}")
+        if (self.b_hat is None) != (self.embedded_order is None):
+            self._fail(
+                "embedded_order must be given exactly when b_hat is given "
+                f"(b_hat is {'missing' if self.b_hat is None else 'given'}, "
+                f"embedded_order={self.embedded_order!r})"
+            )
+        if self.embedded_order is not None:
+            eo = self.embedded_order
+            if isinstance(eo, bool) or not isinstance(eo, int) or eo < 1:
+                self._fail(f"embedded_order must be an int >= 1, got {eo!r}")
+            if self.b_hat == self.b:
+                self._fail("b_hat equals b, so the error estimate would vanish")
+
+    def _check_row_sums(self) -> None:
+        for i, (row, ci) in enumerate(zip(self.a, self.c)):
+            total = math.fsum(row)
+            if not _close(total, ci, math.fsum(abs(x) for x in row)):
+                self._fail(f"row {i} of a sums to {total!r} but c[{i}] = {ci!r}")
+
+    def _check_weight_sums(self) -> None:
+        weights = {"b": self.b}
+        if self.b_hat is not None:
+            weights["b_hat"] = self.b_hat
+        for label, w in weights.items():
+            total = math.fsum(w)
+            if not _close(total, 1.0, math.fsum(abs(x) for x in w)):
+                self._fail(f"{label} sums to {total!r}, not 1")
+
+    @property
+    def stages(self) -> int:
+        """Number of stages ``s``."""
+        return len(self.b)
+
+    @property
+    def is_explicit(self) -> bool:
+        """True if ``a`` is strictly lower triangular."""
+        return all(x == 0.0 for i, row in enumerate(self.a) for x in row[i:])
+
+    @property
+    def is_diagonally_implicit(self) -> bool:
+        """True if ``a`` is lower triangular with a nonzero diagonal entry."""
+        lower = all(x == 0.0 for i, row in enumerate(self.a) for x in row[i + 1 :])
+        return lower and any(row[i] != 0.0 for i, row in enumerate(self.a))
+
+    @property
+    def is_fully_implicit(self) -> bool:
+        """True if ``a`` has a nonzero entry above the diagonal."""
+        return any(x != 0.0 for i, row in enumerate(self.a) for x in row[i + 1 :])
+
+    @property
+    def first_stage_explicit(self) -> bool:
+        """True if the first row of ``a`` is zero (stage 1 needs no solve)."""
+        return all(x == 0.0 for x in self.a[0])
+
+    @property
+    def is_stiffly_accurate(self) -> bool:
+        """True if the last row of ``a`` equals ``b``.
+
+        The comparison is exact: the tableaus in this package give the
+        last row and ``b`` from the same source values, so they round to
+        identical floats when the property holds.
+        """
+        return self.a[-1] == self.b
+
+    @property
+    def is_fsal(self) -> bool:
+        """True if the method is "first same as last".
+
+        For an explicit, stiffly accurate tableau with ``c[-1] == 1`` the
+        last stage is evaluated at ``(t + h, y_new)``, so its derivative
+        is the first stage derivative of the next step and can be reused.
+        """
+        return self.is_explicit and self.is_stiffly_accurate and self.c[-1] == 1.0
+
+    @property
+    def has_error_estimate(self) -> bool:
+        """True if embedded weights ``b_hat`` are available."""
+        return self.b_hat is not None
+
+    @property
+    def error_weights(self) -> tuple[float, ...] | None:
+        """``b - b_hat`` (the weights of the local error estimate), or None."""
+        if self.b_hat is None:
+            return None
+        return tuple(bi - bh for bi, bh in zip(self.b, self.b_hat))

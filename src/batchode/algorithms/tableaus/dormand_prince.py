@@ -1,0 +1,209 @@
+"""The Dormand-Prince pairs DOPRI5 and DOP853.
+
+``dormand-prince-54`` (DOPRI5, RK5(4)7M)
+    J. R. Dormand and P. J. Prince, "A family of embedded Runge-Kutta
+    formulae", *Journal of Computational and Applied Mathematics* 6(1)
+    (1980) 19-26, the RK5(4)7M coefficient table.  Seven stages, first
+    same as last: the order-5 solution is propagated (local
+    extrapolation) and the order-4 one is used for the error estimate.
+    The same coefficients are tabulated in E. Hairer, S. P. Norsett and
+    G. Wanner, *Solving Ordinary Differential Equations I*, 2nd ed.,
+    Springer (1993), Section II.5, Table 5.2, and are used by scipy's
+    ``RK45``, MATLAB's ``ode45`` and DifferentialEquations.jl's ``DP5``.
+
+``dormand-prince-853`` (DOP853)
+    The 12-stage order-8 method of E. Hairer and G. Wanner's code
+    DOP853, described in Hairer, Norsett and Wanner, *Solving Ordinary
+    Differential Equations I*, 2nd ed. (1993), Section II.10 (a
+    development of P. J. Prince and J. R. Dormand, "High order embedded
+    Runge-Kutta formulae", *J. Comput. Appl. Math.* 7(1) (1981) 67-75).
+    Coefficients are the 30-digit constants of the Fortran code
+    ``dop853.f`` (as also reproduced in scipy's ``DOP853``); nodes 2-5
+    involve sqrt(6), so they are irrational and given as decimals.
+
+    Error estimate.  DOP853 has no single embedded formula: the code
+    forms two differences of the order-8 solution, ``err5`` with weights
+    ``er`` (against an order-5 solution) and ``err3`` with weights
+    ``b - bhh`` (against an order-3 solution using stages 1, 9 and 12),
+    and combines their scaled norms as
+    ``err = err5**2 / sqrt(err5**2 + 0.01 * err3**2)``, which behaves like
+    ``O(h**8)`` for small steps.
+    This tableau stores the order-5 solution as ``b_hat = b - er``
+    (computed exactly from the code's decimal constants, then rounded),
+    so :attr:`~ButcherTableau.error_weights` reproduces the code's ``er``
+    vector to float64 rounding, and ``embedded_order`` is 5.
+    An engine that wants Hairer's combined estimator also needs the
+    order-3 weights, exported as :data:`DOP853_THIRD_ORDER_WEIGHTS`.
+    DifferentialEquations.jl's ``DP8`` follows the Fortran code here
+    (it carries both residuals and combines them the same way).
+
+    The code also evaluates ``f(t + h, y_new)`` after each step for dense
+    output and as the next step's first stage; that is ordinary reuse of
+    the next first stage, not an FSAL stage of this 12-stage tableau, so
+    ``is_fsal`` is False.
+"""
+
+from fractions import Fraction
+
+from batchode.algorithms.tableaus.butcher import ButcherTableau
+
+__all__ = ["DOP853_THIRD_ORDER_WEIGHTS", "DORMAND_PRINCE_54", "DORMAND_PRINCE_853"]
+
+DORMAND_PRINCE_54 = ButcherTableau(
+    name="dormand-prince-54",
+    a=[
+        [0, 0, 0, 0, 0, 0, 0],
+        ["1/5", 0, 0, 0, 0, 0, 0],
+        ["3/40", "9/40", 0, 0, 0, 0, 0],
+        ["44/45", "-56/15", "32/9", 0, 0, 0, 0],
+        ["19372/6561", "-25360/2187", "64448/6561", "-212/729", 0, 0, 0],
+        ["9017/3168", "-355/33", "46732/5247", "49/176", "-5103/18656", 0, 0],
+        ["35/384", 0, "500/1113", "125/192", "-2187/6784", "11/84", 0],
+    ],
+    b=["35/384", 0, "500/1113", "125/192", "-2187/6784", "11/84", 0],
+    c=[0, "1/5", "3/10", "4/5", "8/9", 1, 1],
+    order=5,
+    b_hat=["5179/57600", 0, "7571/16695", "393/640", "-92097/339200", "187/2100", "1/40"],
+    embedded_order=4,
+    citation="J. R. Dormand, P. J. Prince, J. Comput. Appl. Math. 6(1) (1980) 19-26",
+    aliases=("dopri5", "rk45", "dp5"),
+)
+
+# Order-8 weights b_1..b_12 of dop853.f (b_2..b_5 are zero).
+_DOP853_B = (
+    "5.42937341165687622380535766363e-2", 0, 0, 0, 0,
+    "4.45031289275240888144113950566",
+    "1.89151789931450038304281599044",
+    "-5.8012039600105847814672114227",
+    "3.1116436695781989440891606237e-1",
+    "-1.52160949662516078556178806805e-1",
+    "2.01365400804030348374776537501e-1",
+    "4.47106157277725905176885569043e-2",
+)
+
+# Error weights er_1..er_12 of dop853.f: b minus an order-5 solution.
+_DOP853_ER = (
+    "0.1312004499419488073250102996e-1", 0, 0, 0, 0,
+    "-0.1225156446376204440720569753e+1",
+    "-0.4957589496572501915214079952",
+    "0.1664377182454986536961530415e+1",
+    "-0.3503288487499736816886487290",
+    "0.3341791187130174790297318841",
+    "0.8192320648511571246570742613e-1",
+    "-0.2235530786388629525884427845e-1",
+)
+
+DORMAND_PRINCE_853 = ButcherTableau(
+    name="dormand-prince-853",
+    a=[
+        [0] * 12,
+        ["5.26001519587677318785587544488e-2"] + [0] * 11,
+        ["1.97250569845378994544595329183e-2", "5.91751709536136983633785987549e-2"]
+        + [0] * 10,
+        ["2.95875854768068491816892993775e-2", 0, "8.87627564304205475450678981324e-2"]
+        + [0] * 9,
+        [
+            "2.41365134159266685502369798665e-1", 0,
+            "-8.84549479328286085344864962717e-1",
+            "9.24834003261792003115737966543e-1",
+        ]
+        + [0] * 8,
+        [
+            "3.7037037037037037037037037037e-2", 0, 0,
+            "1.70828608729473871279604482173e-1",
+            "1.25467687566822425016691814123e-1",
+        ]
+        + [0] * 7,
+        [
+            "3.7109375e-2", 0, 0,
+            "1.70252211019544039314978060272e-1",
+            "6.02165389804559606850219397283e-2",
+            "-1.7578125e-2",
+        ]
+        + [0] * 6,
+        [
+            "3.70920001185047927108779319836e-2", 0, 0,
+            "1.70383925712239993810214054705e-1",
+            "1.07262030446373284651809199168e-1",
+            "-1.53194377486244017527936158236e-2",
+            "8.27378916381402288758473766002e-3",
+        ]
+        + [0] * 5,
+        [
+            "6.24110958716075717114429577812e-1", 0, 0,
+            "-3.36089262944694129406857109825",
+            "-8.68219346841726006818189891453e-1",
+            "2.75920996994467083049415600797e1",
+            "2.01540675504778934086186788979e1",
+            "-4.34898841810699588477366255144e1",
+        ]
+        + [0] * 4,
+        [
+            "4.77662536438264365890433908527e-1", 0, 0,
+            "-2.48811461997166764192642586468",
+            "-5.90290826836842996371446475743e-1",
+            "2.12300514481811942347288949897e1",
+            "1.52792336328824235832596922938e1",
+            "-3.32882109689848629194453265587e1",
+            "-2.03312017085086261358222928593e-2",
+        ]
+        + [0] * 3,
+        [
+            "-9.3714243008598732571704021658e-1", 0, 0,
+            "5.18637242884406370830023853209",
+            "1.09143734899672957818500254654",
+            "-8.14978701074692612513997267357",
+            "-1.85200656599969598641566180701e1",
+            "2.27394870993505042818970056734e1",
+            "2.49360555267965238987089396762",
+            "-3.0467644718982195003823669022",
+        ]
+        + [0] * 2,
+        [
+            "2.27331014751653820792359768449", 0, 0,
+            "-1.05344954667372501984066689879e1",
+            "-2.00087205822486249909675718444",
+            "-1.79589318631187989172765950534e1",
+            "2.79488845294199600508499808837e1",
+            "-2.85899827713502369474065508674",
+            "-8.87285693353062954433549289258",
+            "1.23605671757943030647266201528e1",
+            "6.43392746015763530355970484046e-1",
+            0,
+        ],
+    ],
+    b=_DOP853_B,
+    c=[
+        0,
+        "0.526001519587677318785587544488e-01",
+        "0.789002279381515978178381316732e-01",
+        "0.118350341907227396726757197510",
+        "0.281649658092772603273242802490",
+        "1/3",
+        "1/4",
+        "4/13",
+        "127/195",
+        "3/5",
+        "6/7",
+        1,
+    ],
+    order=8,
+    b_hat=[Fraction(b) - Fraction(er) for b, er in zip(_DOP853_B, _DOP853_ER)],
+    embedded_order=5,
+    citation=(
+        "E. Hairer, S. P. Norsett, G. Wanner, Solving Ordinary Differential "
+        "Equations I, 2nd ed., Springer (1993), Sect. II.10; code dop853.f"
+    ),
+    aliases=("dop853", "dp8"),
+)
+
+#: Order-3 weights ``bhh`` of dop853.f (nonzero at stages 1, 9 and 12),
+#: for Hairer's combined error estimate ``err3 = h * sum((b - bhh) * k)``.
+DOP853_THIRD_ORDER_WEIGHTS: tuple[float, ...] = tuple(
+    float(Fraction(w))
+    for w in (
+        "0.244094488188976377952755905512", 0, 0, 0, 0, 0, 0, 0,
+        "0.733846688281611857341361741547", 0, 0,
+        "0.220588235294117647058823529412e-1",
+    )
+)
