@@ -71,10 +71,13 @@ class CUDAFactory:
             raise ValueError(f"precision must be float32 or float64, got {precision!r}")
         self.backend = get_backend(backend)
         self.name = name or _snake_case(type(self).__name__)
-        base = settings if settings is not None else self.Settings()
-        if not isinstance(base, self.Settings):
-            raise TypeError(f"{type(self).__name__}: settings must be {self.Settings.__name__}, got {base!r}")
-        self._settings = attrs.evolve(base, **self._checked_setting_keys(overrides)) if overrides else base
+        overrides = self._checked_setting_keys(overrides)
+        if settings is None:
+            self._settings = self.Settings(**overrides)
+        elif isinstance(settings, self.Settings):
+            self._settings = attrs.evolve(settings, **overrides) if overrides else settings
+        else:
+            raise TypeError(f"{type(self).__name__}: settings must be {self.Settings.__name__}, got {settings!r}")
         self._registry: BufferRegistry | None = None
         self._children: dict[str, CUDAFactory] = {}
         self._built: tuple[str, Any] | None = None

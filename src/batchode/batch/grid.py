@@ -1,0 +1,126 @@
+"""Per-run inputs: initial states and parameters from dicts or arrays, on a grid.
+
+``grid="verbatim"``: entry i of every swept input forms run i (all swept
+inputs need the same length; single values are broadcast).
+``grid="combinatorial"``: every combination of the swept inputs, the first
+input varying slowest.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+
+GRIDS = ("verbatim", "combinatorial")
+
+
+def _close(name, names) -> str:
+    close = difflib.get_close_matches(name, list(names), n=2)
+    return f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+
+
+def _axes(kind: str, values, names: tuple[str, ...], defaults: np.ndarray) -> tuple[list, np.ndarray]:
+    """Split one input into sweep axes.
+
+    Returns ``(axes, base)``: ``axes`` is a list of ``(columns, rows)`` with
+    ``rows`` of shape (length, len(columns)); ``base`` is the single-run row
+    of defaults overridden by every non-swept value.
+    """
+    base = defaults.astype(np.float64).copy()
+    axes = []
+    if values is None:
+        return axes, base
+    if isinstance(values, dict):
+        for name, value in values.items():
+            if name not in names:
+                raise ValueError(f"unknown {kind} {name!r}; the system's {kind}s are {list(names)}{_close(name, names)}")
+            array = np.asarray(value, dtype=np.float64)
+            if array.ndim > 1:
+                raise ValueError(f"{kind} {name!r}: expected a scalar or a 1-D array, got shape {array.shape}")
+            column = names.index(name)
+            if array.ndim == 0 or array.size == 1:
+                base[column] = array.reshape(-1)[0]
+            else:
+                axes.append(((column,), array.reshape(-1, 1)))
+        return axes, base
+    array = np.asarray(values, dtype=np.float64)
+    width = len(names)
+    if array.ndim == 1 and array.size == width:
+        base[:] = array
+    elif array.ndim == 2 and array.shape[1] == width:
+        if array.shape[0] == 1:
+            base[:] = array[0]
+        else:
+            axes.append((tuple(range(width)), array))
+    else:
+        raise ValueError(
+            f"{kind}s: expected a dict by name, a 1-D array of {width} values or a 2-D array "
+            f"(runs, {width}); got shape {array.shape}"
+        )
+    return axes, base
+
+
+def build_runs(system, y0, parameters, grid: str = "verbatim") -> tuple[np.ndarray, np.ndarray]:
+    """Initial states ``(runs, n_states)`` and parameters ``(runs, n_parameters)``.
+
+    Raises ``ValueError`` for unknown names, bad shapes, mismatched lengths
+    (verbatim), values missing a default, and non-finite values.
+    """
+    if grid not in GRIDS:
+        raise ValueError(f"unknown grid {grid!r}; expected one of {GRIDS}")
+    state_axes, state_base = _axes("state", y0, system.state_names, system.default_initial_state)
+    parameter_axes, parameter_base = _axes(
+        "parameter", parameters, system.parameter_names, system.default_parameters
+    )
+    bases = (state_base, parameter_base)
+    axes = [(0, columns, rows) for columns, rows in state_axes] + [(1, c, r) for c, r in parameter_axes]
+    if grid == "verbatim":
+        lengths = {len(rows) for _, _, rows in axes}
+        if len(lengths) > 1:
+            detail = ", ".join(
+                f"{_describe(system, which, columns)}: {len(rows)}" for which, columns, rows in axes
+            )
+            raise ValueError(f"verbatim grid needs swept inputs of one length, got {detail}; "
+                             "use grid='combinatorial' for every combination")
+        n_runs = lengths.pop() if lengths else 1
+        index_sets = [np.arange(n_runs)] * len(axes)
+    else:
+        n_runs = int(np.prod([len(rows) for _, _, rows in axes])) if axes else 1
+        grids = np.meshgrid(*[np.arange(len(rows)) for _, _, rows in axes], indexing="ij") if axes else []
+        index_sets = [g.reshape(-1) for g in grids]
+    outputs = [np.tile(base, (n_runs, 1)) for base in bases]
+    for (which, columns, rows), indices in zip(axes, index_sets):
+        outputs[which][:, list(columns)] = rows[indices]
+    for array, names, kind in ((outputs[0], system.state_names, "initial state"),
+                               (outputs[1], system.parameter_names, "parameter")):
+        bad = ~np.isfinite(array)
+        if bad.any():
+            run, column = np.argwhere(bad)[0]
+            value = array[run, column]
+            reason = "has no default; supply it" if np.isnan(value) else f"is {value}"
+            raise ValueError(f"{kind} {names[column]!r} {reason} (run {run}; values must be finite)")
+    return outputs[0], outputs[1]
+
+
+def _describe(system, which: int, columns) -> str:
+    names = system.state_names if which == 0 else system.parameter_names
+    return "/".join(names[c] for c in columns) if len(columns) <= 3 else f"{len(columns)}-column array"
+
+
+def save_times(t0: float, t1: float, save_every: float | None) -> np.ndarray:
+    """Times at which the state is saved: every ``save_every`` from t0, and t1."""
+    if save_every is None:
+        return np.array([t1])
+    if not (np.isfinite(save_every) and save_every > 0):
+        raise ValueError(f"save_every must be a positive number, got {save_every!r}")
+    count = int(np.floor((t1 - t0) / save_every * (1 + 1e-12)))
+    times = t0 + save_every * np.arange(count + 1)
+    if t1 - times[-1] > 1e-12 * max(abs(t1), 1.0):
+        times = np.append(times, t1)
+    else:
+        times[-1] = t1
+    return times
+
+
+__all__ = ["GRIDS", "build_runs", "save_times"]

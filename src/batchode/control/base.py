@@ -1,0 +1,118 @@
+"""What every step controller shares: settings, the error norm, the device contract.
+
+Controller contract (built as :class:`ControllerBuild`)::
+
+    initialise(shared, persistent)             # reset history at t0
+    size = norm(error, y_old, y_new)           # weighted RMS of the error
+    accept, dt_next = control(dt, size, shared, persistent)
+
+1. ``norm`` is the RMS over states of ``error_j / (atol_j + max(|y_old_j|,
+   |y_new_j|) * rtol_j)``, as in DifferentialEquations.jl and Hairer's codes;
+   a step is acceptable when it is at most 1.
+2. ``control`` gets the step just tried and its error size, updates the
+   controller's history (kept in its own LOCAL_PERSISTENT buffer), and
+   returns whether to accept and the next step to try. It never clamps to
+   ``dt_min``/``dt_max``: the loop owns those limits.
+"""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+import numpy as np
+
+from batchode.factory import CUDAFactory
+
+
+def _tolerance(value) -> tuple[float, ...]:
+    array = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    if array.ndim != 1 or array.size == 0 or not np.all(np.isfinite(array)) or np.any(array < 0):
+        raise ValueError(f"tolerances must be finite, non-negative scalars or 1-D sequences, got {value!r}")
+    return tuple(float(v) for v in array)
+
+
+@attrs.frozen
+class ControllerSettings:
+    """Settings every controller has.
+
+    Attributes
+    ----------
+    n_states : int
+        System size.
+    rtol, atol : tuple of float
+        Relative and absolute tolerances, one per state (a scalar is broadcast).
+    order : int
+        Order used in the controller's exponents (the method's order).
+    """
+
+    n_states: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    rtol: tuple = attrs.field(default=(1e-6,), converter=_tolerance)
+    atol: tuple = attrs.field(default=(1e-6,), converter=_tolerance)
+    order: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+
+    def __attrs_post_init__(self):
+        for name in ("rtol", "atol"):
+            value = getattr(self, name)
+            if len(value) not in (1, self.n_states):
+                raise ValueError(
+                    f"{name} has {len(value)} entries; expected 1 or n_states={self.n_states}"
+                )
+        if max(self.rtol) == 0.0 and max(self.atol) == 0.0:
+            raise ValueError("rtol and atol cannot both be zero")
+
+
+@attrs.frozen
+class ControllerBuild:
+    """The compiled controller: ``control``, ``initialise`` and ``norm``."""
+
+    device_function: object
+    initialise: object
+    norm: object
+    is_adaptive: bool
+
+
+class StepController(CUDAFactory):
+    """Base of the controllers; subclasses implement :meth:`build_control`.
+
+    ``history_size`` is the number of LOCAL_PERSISTENT elements of history
+    the controller keeps (``history``; disabled when 0).
+    """
+
+    Settings = ControllerSettings
+    history_size = 0
+    is_adaptive = True
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.register_buffer("history", "local_persistent", self.history_size, enabled=self.history_size > 0)
+
+    def build_norm(self):
+        """Device function: weighted RMS norm of an error vector."""
+        n = self.settings.n_states
+        dtype = self.precision.type
+        rtol = tuple(dtype(v) for v in np.broadcast_to(self.settings.rtol, n))
+        atol = tuple(dtype(v) for v in np.broadcast_to(self.settings.atol, n))
+        zero, count = dtype(0.0), dtype(n)
+
+        def norm(error, y_old, y_new):
+            total = zero
+            for j in range(n):
+                scale = atol[j] + max(abs(y_old[j]), abs(y_new[j])) * rtol[j]
+                ratio = error[j] / scale
+                total += ratio * ratio
+            return math.sqrt(total / count)
+
+        return self.backend.device_function(norm)
+
+    def build_control(self):
+        """Return ``(control, initialise)`` device functions (subclasses)."""
+        raise NotImplementedError
+
+    def build(self) -> ControllerBuild:
+        control, initialise = self.build_control()
+        return ControllerBuild(control, initialise, self.build_norm(), self.is_adaptive)
+
+    def constant(self, value):
+        """``value`` as a constant of the working precision (keeps float32 code float32)."""
+        return self.precision.type(value)

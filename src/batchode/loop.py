@@ -1,0 +1,218 @@
+"""The per-trajectory integration loop.
+
+Loop contract::
+
+    status = loop(t0, dt0, y0, params, save_times, state_out, observables_out,
+                  counters, shared, persistent)
+
+1. Integrates one trajectory from ``t0`` and state ``y0`` with parameters
+   ``params`` until the last of ``save_times`` (increasing, all >= t0),
+   starting with step ``dt0`` (the step itself for fixed-step control).
+2. Steps are shortened to land exactly on every save time; at each save time
+   ``k`` the state goes to ``state_out[k]`` and, when enabled, the
+   observables to ``observables_out[k]``.
+3. On failure the unreached rows of the outputs are NaN and the returned
+   status has its flags set (:class:`batchode.status.Status`).
+4. ``counters[0]`` and ``counters[1]`` receive the accepted and rejected
+   step counts.
+
+The loop knows nothing of batches: the batch layer hands it one trajectory's
+rows. It owns the step limits (``dt_min``, ``dt_max``, ``max_steps``); the
+algorithm and the step controller are its children.
+"""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+
+from batchode.factory import CUDAFactory
+from batchode.status import Status
+
+
+def _positive(instance, attribute, value):
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        raise ValueError(f"{attribute.name} must be a positive finite number, got {value!r}")
+
+
+@attrs.frozen
+class LoopSettings:
+    """Step limits and what to save.
+
+    Attributes
+    ----------
+    dt_min, dt_max : float
+        An adaptive run whose step falls below ``dt_min`` stops with
+        ``DT_BELOW_MIN``; no step exceeds ``dt_max``.
+    max_steps : int
+        Accepted plus rejected steps allowed per trajectory.
+    save_observables : bool
+        Whether observables are computed and written at save times.
+    """
+
+    dt_min: float = attrs.field(default=1e-12, validator=_positive)
+    dt_max: float = attrs.field(default=math.inf)
+    max_steps: int = attrs.field(default=100_000, validator=attrs.validators.ge(1))
+    save_observables: bool = False
+
+    @dt_max.validator
+    def _dt_max(self, attribute, value):
+        if not value > 0:
+            raise ValueError(f"dt_max must be positive, got {value!r}")
+
+
+class IntegrationLoop(CUDAFactory):
+    """Factory of the loop; children ``algorithm`` and ``controller``.
+
+    Buffers: ``state``, ``proposal``, ``parameters`` (LOCAL), ``error``
+    (LOCAL, only for adaptive control) and ``observables`` (LOCAL, only when
+    observables are saved).
+    """
+
+    Settings = LoopSettings
+
+    def __init__(self, algorithm: CUDAFactory, controller: CUDAFactory, **kwargs):
+        super().__init__(precision=algorithm.precision, backend=algorithm.backend.name, **kwargs)
+        self.add_child("algorithm", algorithm)
+        self.add_child("controller", controller)
+        system = algorithm.child("system").system
+        self.register_buffer("state", "local", system.n_states)
+        self.register_buffer("proposal", "local", system.n_states)
+        self.register_buffer("error", "local", system.n_states, enabled=lambda: self.is_adaptive)
+        self.register_buffer("parameters", "local", system.n_parameters)
+        self.register_buffer(
+            "observables", "local", system.n_observables,
+            enabled=lambda: self.settings.save_observables and system.n_observables > 0,
+        )
+
+    @property
+    def is_adaptive(self) -> bool:
+        return self.child("controller").is_adaptive
+
+    @property
+    def system(self):
+        return self.child("algorithm").child("system").system
+
+    def build(self):
+        s = self.settings
+        system = self.system
+        n, n_parameters, n_observables = system.n_states, system.n_parameters, system.n_observables
+        dtype = self.precision.type
+        dt_min, dt_max = dtype(s.dt_min), dtype(s.dt_max)
+        max_steps = s.max_steps
+        adaptive = self.is_adaptive
+        save_observables = s.save_observables and n_observables > 0
+        nan = dtype(math.nan)
+        failed_shrink = dtype(0.1)
+        ok, max_steps_flag = int(Status.SUCCESS), int(Status.MAX_STEPS)
+        dt_flag, nonfinite_flag = int(Status.DT_BELOW_MIN), int(Status.NONFINITE)
+
+        algorithm = self.child("algorithm")
+        step = algorithm.device_function
+        observables = algorithm.child("system").observables_function
+        controller = self.child("controller").built
+        control, initialise, norm = controller.device_function, controller.initialise, controller.norm
+        registry = self.buffer_registry
+        alloc = {name: buffer.allocate() for name, buffer in registry.buffers.items()}
+        alloc_state, alloc_proposal, alloc_error = alloc["state"], alloc["proposal"], alloc["error"]
+        alloc_parameters, alloc_observables = alloc["parameters"], alloc["observables"]
+        algorithm_view = registry.child_view("algorithm")
+        controller_view = registry.child_view("controller")
+
+        def save(k, t, state, p, buffer, state_out, observables_out):
+            for j in range(n):
+                state_out[k, j] = state[j]
+            if save_observables:
+                observables(t, state, p, buffer)
+                for j in range(n_observables):
+                    observables_out[k, j] = buffer[j]
+
+        save = self.backend.device_function(save)
+
+        def loop(t0, dt0, y0, params, save_times, state_out, observables_out, counters, shared, persistent):
+            state = alloc_state(shared, persistent)
+            proposal = alloc_proposal(shared, persistent)
+            error = alloc_error(shared, persistent)
+            p = alloc_parameters(shared, persistent)
+            observed = alloc_observables(shared, persistent)
+            algorithm_shared, algorithm_persistent = algorithm_view(shared, persistent)
+            controller_shared, controller_persistent = controller_view(shared, persistent)
+            for j in range(n):
+                state[j] = y0[j]
+            for j in range(n_parameters):
+                p[j] = params[j]
+            initialise(controller_shared, controller_persistent)
+
+            n_saves = save_times.shape[0]
+            t = t0
+            dt = dt0
+            k = 0
+            accepted = 0
+            rejected = 0
+            status = ok
+            fsal_valid = False
+            while k < n_saves and save_times[k] <= t:
+                save(k, t, state, p, observed, state_out, observables_out)
+                k += 1
+            while k < n_saves:
+                if accepted + rejected >= max_steps:
+                    status |= max_steps_flag
+                    break
+                target = save_times[k]
+                remaining = target - t
+                clipped = dt >= remaining
+                h = remaining if clipped else dt
+                if t + h == t:  # the step is below the resolution of t
+                    status |= dt_flag
+                    break
+                step(t, h, state, p, proposal, error, fsal_valid, algorithm_shared, algorithm_persistent)
+                error_is_finite = True
+                if adaptive:
+                    size = norm(error, state, proposal)
+                    error_is_finite = math.isfinite(size)
+                    if error_is_finite:
+                        accept, dt_next = control(h, size, controller_shared, controller_persistent)
+                    else:  # no error estimate to steer by: shrink hard and retry
+                        accept, dt_next = False, h * failed_shrink
+                else:
+                    accept, dt_next = True, dt
+                if accept:
+                    finite = True
+                    for j in range(n):
+                        state[j] = proposal[j]
+                        if not math.isfinite(proposal[j]):
+                            finite = False
+                    t = target if clipped else t + h
+                    accepted += 1
+                    fsal_valid = True
+                    if not finite:
+                        status |= nonfinite_flag
+                        break
+                    while k < n_saves and save_times[k] <= t:
+                        save(k, t, state, p, observed, state_out, observables_out)
+                        k += 1
+                    # A step cut short to hit a save time says nothing about
+                    # the step the solution allows: keep the larger proposal.
+                    dt = max(dt_next, dt) if clipped else dt_next
+                else:
+                    rejected += 1
+                    fsal_valid = False
+                    dt = dt_next
+                dt = min(dt, dt_max)
+                if adaptive and dt < dt_min:
+                    status |= dt_flag
+                    if not error_is_finite:
+                        status |= nonfinite_flag
+                    break
+            for row in range(k, n_saves):
+                for j in range(n):
+                    state_out[row, j] = nan
+                if save_observables:
+                    for j in range(n_observables):
+                        observables_out[row, j] = nan
+            counters[0] = accepted
+            counters[1] = rejected
+            return status
+
+        return self.backend.device_function(loop)

@@ -1,0 +1,57 @@
+"""Ready-made systems used by tests, benchmarks and the demo."""
+
+from batchode.systems.system import ODESystem
+
+
+def lorenz() -> ODESystem:
+    """Return the chaotic Lorenz system with its classic parameters.
+
+    States ``x, y, z``; parameters ``sigma=10, rho=28, beta=8/3``; initial
+    state ``(1, 0, 0)``.
+    """
+    return ODESystem.from_equations(
+        """
+        dx = sigma * (y - x)
+        dy = x * (rho - z) - y
+        dz = x * y - beta * z
+        """,
+        parameters={"sigma": 10.0, "rho": 28.0, "beta": 8.0 / 3.0},
+        initial_state={"x": 1.0, "y": 0.0, "z": 0.0},
+    )
+
+
+def exponential_decay() -> ODESystem:
+    """Return ``dy/dt = -k y`` with ``k=1``, ``y(0)=1``: exactly ``y = exp(-k t)``."""
+    return ODESystem.from_equations(
+        "dy = -k * y", parameters={"k": 1.0}, initial_state={"y": 1.0}
+    )
+
+
+def harmonic_oscillator() -> ODESystem:
+    """Return ``x'' = -omega**2 x`` as states ``x, v``, with ``omega=1``, ``(x, v)(0) = (1, 0)``.
+
+    Exact solution: ``x = cos(omega t)``, ``v = -omega sin(omega t)``.
+    """
+    return ODESystem.from_equations(
+        """
+        dx = v
+        dv = -omega**2 * x
+        """,
+        parameters={"omega": 1.0},
+        initial_state={"x": 1.0, "v": 0.0},
+    )
+
+
+def van_der_pol() -> ODESystem:
+    """Return the Van der Pol oscillator, stiff for large ``mu``.
+
+    States ``x, v``; parameter ``mu=1``; initial state ``(2, 0)``.
+    """
+    return ODESystem.from_equations(
+        """
+        dx = v
+        dv = mu * (1 - x**2) * v - x
+        """,
+        parameters={"mu": 1.0},
+        initial_state={"x": 2.0, "v": 0.0},
+    )

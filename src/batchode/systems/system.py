@@ -1,0 +1,318 @@
+"""The user-facing description of an ODE system: :class:`ODESystem`."""
+
+import hashlib
+import inspect
+import math
+from collections.abc import Callable, Mapping, Sequence
+
+import attrs
+import numpy as np
+
+from batchode.systems.codegen import DeviceFunctions, compile_source, generate_source
+from batchode.systems.model import SymbolicModel, build_model, check_name
+from batchode.systems.parsing import parse_equations
+
+
+@attrs.frozen(repr=False)
+class ODESystem:
+    """A small ODE system ``dy/dt = f(t, y, p)``, integrated one trajectory per thread.
+
+    Build one with :meth:`from_equations` (text, compiled to generated code)
+    or :meth:`from_function` (a numba-compilable Python function).  Systems
+    are immutable and hashable.
+
+    Attributes
+    ----------
+    state_names, parameter_names, observable_names, constant_names : tuple of str
+        Names in the order of the ``y``, ``p`` and observables arrays
+        (constants are baked into the generated code and have no array).
+    cache_key : str
+        Changes whenever the compiled code would change: a hash of the
+        generated source for equations; module, qualified name and a hash of
+        the source (or bytecode) for a Python function.
+    generated_source : str or None
+        The Python source compiled for an equation system (see
+        :meth:`from_equations`); None for a Python function.
+    symbolic : SymbolicModel or None
+        SymPy expressions of an equation system, e.g. for Jacobians; None for
+        a Python function.
+    rhs_function : callable or None
+        The user's function for :meth:`from_function`; None for equations.
+    """
+
+    state_names: tuple[str, ...]
+    parameter_names: tuple[str, ...]
+    observable_names: tuple[str, ...]
+    constant_names: tuple[str, ...]
+    # None marks "no default": unlike NaN it compares equal to itself, which
+    # keeps equality and hashing of systems well-behaved.
+    _parameter_defaults: tuple[float | None, ...]
+    _initial_state: tuple[float | None, ...]
+    cache_key: str
+    generated_source: str | None
+    symbolic: SymbolicModel | None = attrs.field(eq=False)
+    rhs_function: Callable | None
+
+    @classmethod
+    def from_equations(
+        cls,
+        equations: str | Sequence[str],
+        parameters: Sequence[str] | Mapping[str, float] = (),
+        initial_state: Sequence[str] | Mapping[str, float] | None = None,
+        constants: Mapping[str, float] | None = None,
+    ) -> "ODESystem":
+        """Define a system by equations written as text.
+
+        Parameters
+        ----------
+        equations : str or sequence of str
+            One equation per line (blank lines and ``#`` comments allowed) or
+            a list of equations.  ``dx = expr`` gives the derivative of state
+            ``x``; ``name = expr`` defines an observable, a value that can be
+            saved and that other equations may use, in any order.  ``t`` is
+            time.  Expressions may use numbers, names, ``+ - * / **``, and the
+            functions ``sin cos tan exp log sqrt tanh sinh cosh asin acos atan
+            atan2 abs min max pow floor ceil``, plus ``ifelse(a < b, x, y)``
+            (one comparison with ``<``, ``<=``, ``>`` or ``>=``).  There is no
+            built-in ``pi``: pass it in ``constants``.  The text is parsed,
+            never evaluated.
+        parameters : sequence of str or Mapping[str, float], optional
+            Parameter names, or names with default values.  A missing or NaN
+            default means the value must be supplied.
+        initial_state : sequence of str or Mapping[str, float], optional
+            The state names (with default initial values if a mapping).  Each
+            needs an equation ``d<name> = ...``; other equations are
+            observables.  If omitted, every equation ``d<name> = ...`` with
+            ``<name>`` an identifier defines state ``<name>``, in order of
+            appearance, so name observables so they do not start with ``d``
+            (or give the states here).
+        constants : Mapping[str, float], optional
+            Names whose values are baked into the generated code.
+
+        Returns
+        -------
+        ODESystem
+
+        Raises
+        ------
+        ValueError
+            Quoting the equation (and its line or position) for text that
+            does not parse, unknown symbols (with close matches), unsupported
+            operators, functions or syntax, a state without or with two
+            equations, a name defined twice or as two kinds of names, or
+            observables defined in terms of each other in a cycle.
+
+        Notes
+        -----
+        Common subexpressions are shared (:func:`sympy.cse`) and integer
+        powers become multiplications.  In the generated source every number
+        is cast to the chosen precision, so float32 code stays float32.
+        """
+        parameter_names, parameter_defaults = _names_and_defaults(parameters, "parameter")
+        state_names, initial_values = (
+            (None, None) if initial_state is None else _names_and_defaults(initial_state, "state")
+        )
+        constants = {} if constants is None else dict(constants)
+        model = build_model(parse_equations(equations), state_names, parameter_names, constants)
+        source = generate_source(model)
+        return cls(
+            state_names=tuple(s.name for s in model.states),
+            parameter_names=parameter_names,
+            observable_names=tuple(s.name for s in model.observables),
+            constant_names=tuple(constants),
+            parameter_defaults=parameter_defaults,
+            initial_state=initial_values or (None,) * len(model.states),
+            cache_key=f"equations:{hashlib.sha256(source.encode()).hexdigest()}",
+            generated_source=source,
+            symbolic=model,
+            rhs_function=None,
+        )
+
+    @classmethod
+    def from_function(
+        cls,
+        rhs: Callable,
+        state_names: Sequence[str],
+        parameters: Sequence[str] | Mapping[str, float] = (),
+        initial_state: Sequence[float] | Mapping[str, float] | None = None,
+    ) -> "ODESystem":
+        """Define a system by a numba-compilable Python function.
+
+        Parameters
+        ----------
+        rhs : callable
+            ``rhs(t, y, p, dydt)`` writing the derivatives into ``dydt``; it
+            must compile with ``numba.njit`` and ``numba.cuda.jit(device=True)``.
+            A numba dispatcher is accepted; its Python function is used.
+        state_names : sequence of str
+        parameters : sequence of str or Mapping[str, float], optional
+            As for :meth:`from_equations`.
+        initial_state : sequence of float or Mapping[str, float], optional
+            Default initial values, in state order or by name.
+
+        Returns
+        -------
+        ODESystem
+
+        Notes
+        -----
+        Such systems have no observables and no symbolic form (so no
+        generated Jacobian).  :attr:`cache_key` hashes the function's source
+        (bytecode if the source is unavailable) but not the values of the
+        globals or closure variables it reads.
+        """
+        function = getattr(rhs, "py_func", rhs)
+        if not callable(function):
+            raise TypeError(f"rhs must be a function, got {rhs!r}")
+        if isinstance(state_names, str) or not isinstance(state_names, Sequence):
+            raise TypeError("state_names must be a sequence of names")
+        states = tuple(check_name(name, "state") for name in state_names)
+        parameter_names, parameter_defaults = _names_and_defaults(parameters, "parameter")
+        _check_distinct(states + parameter_names)
+        return cls(
+            state_names=states,
+            parameter_names=parameter_names,
+            observable_names=(),
+            constant_names=(),
+            parameter_defaults=parameter_defaults,
+            initial_state=_initial_values(initial_state, states),
+            cache_key=_function_key(function),
+            generated_source=None,
+            symbolic=None,
+            rhs_function=function,
+        )
+
+    @property
+    def n_states(self) -> int:
+        """Number of states."""
+        return len(self.state_names)
+
+    @property
+    def n_parameters(self) -> int:
+        """Number of parameters."""
+        return len(self.parameter_names)
+
+    @property
+    def n_observables(self) -> int:
+        """Number of observables."""
+        return len(self.observable_names)
+
+    @property
+    def default_parameters(self) -> np.ndarray:
+        """Default parameter values (float64, NaN where none); a new array each time."""
+        return _to_array(self._parameter_defaults)
+
+    @property
+    def default_initial_state(self) -> np.ndarray:
+        """Default initial state (float64, NaN where none); a new array each time."""
+        return _to_array(self._initial_state)
+
+    def make_device_functions(
+        self, decorator: Callable[[Callable], Callable], precision: type[np.floating]
+    ) -> DeviceFunctions:
+        """Compile the system's functions.
+
+        Parameters
+        ----------
+        decorator : callable
+            Turns a Python function into a compiled one: ``numba.njit`` for
+            the CPU, ``lambda f: numba.cuda.jit(device=True)(f)`` for CUDA
+            (the identity gives plain Python functions).
+        precision : numpy.float32 or numpy.float64
+            The floating-point type of ``t`` and of the arrays passed in.
+
+        Returns
+        -------
+        DeviceFunctions
+            ``dxdt(t, y, p, dydt)`` and ``observables(t, y, p, out)``; the
+            latter does nothing for systems without observables.
+        """
+        precision = _check_precision(precision)
+        if self.generated_source is not None:
+            return compile_source(self.generated_source, precision, decorator)
+        return DeviceFunctions(decorator(self.rhs_function), decorator(_no_observables))
+
+    def __repr__(self) -> str:
+        parts = [f"states={self.state_names}", f"parameters={self.parameter_names}"]
+        if self.observable_names:
+            parts.append(f"observables={self.observable_names}")
+        if self.constant_names:
+            parts.append(f"constants={self.constant_names}")
+        if self.rhs_function is not None:
+            parts.append(f"rhs={self.rhs_function.__qualname__}")
+        return f"ODESystem({', '.join(parts)})"
+
+
+def _no_observables(t, y, p, out):
+    return None
+
+
+def _names_and_defaults(
+    values: Sequence[str] | Mapping[str, float], kind: str
+) -> tuple[tuple[str, ...], tuple[float | None, ...]]:
+    """Split names, or a mapping of names to defaults, into names and defaults."""
+    if isinstance(values, Mapping):
+        names = tuple(values)
+        defaults = tuple(_optional_float(v) for v in values.values())
+    elif isinstance(values, Sequence) and not isinstance(values, str):
+        names = tuple(values)
+        defaults = (None,) * len(names)
+    else:
+        raise TypeError(f"{kind}s must be a sequence of names or a mapping of names to values")
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} names must be strings, got {name!r}")
+    _check_distinct(names)
+    return names, defaults
+
+
+def _initial_values(
+    values: Sequence[float] | Mapping[str, float] | None, states: tuple[str, ...]
+) -> tuple[float | None, ...]:
+    if values is None:
+        return (None,) * len(states)
+    if isinstance(values, Mapping):
+        unknown = set(values) - set(states)
+        if unknown:
+            raise ValueError(f"initial_state names unknown states {sorted(unknown)}")
+        return tuple(_optional_float(values[s]) if s in values else None for s in states)
+    values = tuple(values)
+    if len(values) != len(states):
+        raise ValueError(f"initial_state has {len(values)} values for {len(states)} states")
+    return tuple(_optional_float(v) for v in values)
+
+
+def _check_distinct(names: Sequence[str]) -> None:
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"'{name}' is listed twice")
+        seen.add(name)
+
+
+def _optional_float(value: float) -> float | None:
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def _to_array(values: tuple[float | None, ...]) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
+def _check_precision(precision: type[np.floating]) -> type[np.floating]:
+    dtype = np.dtype(precision)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"precision must be numpy.float32 or numpy.float64, got {precision!r}")
+    return dtype.type
+
+
+def _function_key(function: Callable) -> str:
+    try:
+        code = inspect.getsource(function).encode()
+    except (OSError, TypeError):
+        # No source file (e.g. defined in an interactive session): hash what
+        # the function computes instead.
+        co = function.__code__
+        code = co.co_code + repr((co.co_consts, co.co_names)).encode()
+    digest = hashlib.sha256(code).hexdigest()
+    return f"function:{function.__module__}.{function.__qualname__}:{digest}"
