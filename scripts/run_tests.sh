@@ -7,12 +7,7 @@
 #      NUMBA_ENABLE_CUDASIM when numba.cuda is first imported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON="${PYTHON:-python3}"
-if [ ! -x .venv/bin/python ]; then
-    "$PYTHON" -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[test,plot]"
+source scripts/ensure_venv.sh "test,plot"
 export BATCHODE_REQUIRE_PTX=1
 export NUMBA_CACHE_DIR="${NUMBA_CACHE_DIR:-$PWD/.numba_cache}"
 .venv/bin/python -m pytest -q -n "${TEST_WORKERS:-2}" -p no:cacheprovider tests "$@"
