@@ -1,7 +1,6 @@
 """How users define ODE systems, and how a system becomes compiled device functions."""
 
 from batchode.systems.codegen import DeviceFunctions
-from batchode.systems.model import SymbolicModel
 from batchode.systems.system import ODESystem
 
-__all__ = ["DeviceFunctions", "ODESystem", "SymbolicModel"]
+__all__ = ["DeviceFunctions", "ODESystem"]

@@ -128,7 +128,8 @@ def _function_source(
     assignments, results = sympy.cse(list(expressions), symbols=temporaries)
     assignments, results = _inline_trivial(assignments, results)
     assignments, results = _hoist_power_bases(assignments, results, temporaries)
-    used = set().union(*(e.free_symbols for _, e in assignments), *(e.free_symbols for e in results))
+    expressions = [e for _, e in assignments] + list(results)
+    used = set().union(*(e.free_symbols for e in expressions))
     lines = [f"def {name}(t, _y, _p, {output}):"]
     lines += [f"    {s.name} = _y[{i}]" for i, s in enumerate(model.states) if s in used]
     lines += [f"    {s.name} = _p[{i}]" for i, s in enumerate(model.parameters) if s in used]
@@ -206,7 +207,11 @@ def _hoist_power_bases(
 
 
 def _float_literal(value: float) -> str:
-    return repr(value) if math.isfinite(value) else f"float('{value}')"
+    # Non-finite values go through _math, since a user constant may be named
+    # `inf`, `nan` or even `float`.
+    if math.isfinite(value):
+        return repr(value)
+    return "_math.nan" if math.isnan(value) else f"{'-' if value < 0 else ''}_math.inf"
 
 
 class _Printer:

@@ -9,7 +9,6 @@ objects, everything else is rejected with a message quoting the equation.
 import ast
 import difflib
 import operator
-import textwrap
 from collections.abc import Callable, Mapping, Sequence
 
 import attrs
@@ -92,13 +91,9 @@ class IfElse(sympy.Function):
     def _eval_is_real(self):
         return fuzzy_and(argument.is_real for argument in self.args[1:])
 
-    def fdiff(self, argindex=1):
-        condition = self.args[0]
-        if argindex == 1:
-            return sympy.S.Zero
-        if argindex == 2:
-            return IfElse(condition, sympy.S.One, sympy.S.Zero)
-        return IfElse(condition, sympy.S.Zero, sympy.S.One)
+    def _eval_derivative(self, symbol):
+        condition, if_true, if_false = self.args
+        return IfElse(condition, if_true.diff(symbol), if_false.diff(symbol))
 
 
 def make_symbol(name: str) -> sympy.Symbol:
@@ -156,16 +151,19 @@ def parse_equations(equations: str | Sequence[str]) -> tuple[Equation, ...]:
         If some text does not parse or is not of the form ``name = expression``.
     """
     if isinstance(equations, str):
-        return _parse_block(textwrap.dedent(equations), lambda line: f"line {line}")
+        return _parse_block(equations, lambda line: f"line {line}")
     if not isinstance(equations, Sequence) or not all(isinstance(e, str) for e in equations):
         raise TypeError("equations must be a string or a sequence of strings")
     parsed: list[Equation] = []
     for index, text in enumerate(equations, start=1):
-        parsed.extend(_parse_block(text.strip(), lambda _line, i=index: f"equation {i}"))
+        parsed.extend(_parse_block(text, lambda _line, i=index: f"equation {i}"))
     return tuple(parsed)
 
 
 def _parse_block(source: str, locate: Callable[[int], str]) -> tuple[Equation, ...]:
+    # Equations have no indented blocks, so leading whitespace only gets in
+    # the way (e.g. in a triple-quoted string starting on the first line).
+    source = "\n".join(line.lstrip() for line in source.splitlines())
     try:
         module = ast.parse(source, mode="exec")
     except SyntaxError as error:
@@ -287,7 +285,8 @@ class _Converter:
         if name == IFELSE:
             return self.ifelse(node)
         function, arity = FUNCTIONS[name]
-        if (arity is None and len(node.args) < 2) or (arity is not None and len(node.args) != arity):
+        count = len(node.args)
+        if (arity is None and count < 2) or (arity is not None and count != arity):
             expected = "at least 2" if arity is None else str(arity)
             raise self.fail(
                 f"'{ast.unparse(node)}': {name} takes {expected} argument(s), "

@@ -107,6 +107,9 @@ class ODESystem:
         Common subexpressions are shared (:func:`sympy.cse`) and integer
         powers become multiplications.  In the generated source every number
         is cast to the chosen precision, so float32 code stays float32.
+        ``min``/``max`` behave like Python's with NaN arguments (a NaN may be
+        dropped), and ``floor``/``ceil`` go through a 64-bit integer on the
+        CPU, so they are only exact for ``|x| < 2**63``.
         """
         parameter_names, parameter_defaults = _names_and_defaults(parameters, "parameter")
         state_names, initial_values = (
@@ -216,8 +219,10 @@ class ODESystem:
         ----------
         decorator : callable
             Turns a Python function into a compiled one: ``numba.njit`` for
-            the CPU, ``lambda f: numba.cuda.jit(device=True)(f)`` for CUDA
-            (the identity gives plain Python functions).
+            the CPU (with ``error_model="numpy"``, division by zero gives
+            inf/NaN as on the GPU instead of raising),
+            ``lambda f: numba.cuda.jit(device=True)(f)`` for CUDA, or the
+            identity for plain Python functions.
         precision : numpy.float32 or numpy.float64
             The floating-point type of ``t`` and of the arrays passed in.
 
