@@ -48,11 +48,12 @@ class Solver:
         constants for methods with an error estimate, else fixed).
     rtol, atol : float or sequence of float (one per state)
     dt : float, optional
-        Initial step (adaptive; default 1e-3 of the time span) or the step
+        Initial step (adaptive; default: chosen per run from two evaluations
+        of the right-hand side, Hairer-Norsett-Wanner II.4) or the step
         (fixed; required).
     dt_min : float, optional
-        Smallest step before a run stops with ``DT_BELOW_MIN`` (default
-        1e-12 of the time span's length, set at construction as 1e-12).
+        Smallest step before an adaptive run stops with ``DT_BELOW_MIN``
+        (default 1e-12); a step too small to advance t also stops the run.
     dt_max : float, default inf
     max_steps : int, default 100000
         Accepted plus rejected steps per run.
@@ -177,8 +178,9 @@ class Solver:
         initial, params = build_runs(self.system, y0, parameters, grid)
         times = save_times(t0, t1, save_every)
         dtype = self.precision.type
-        dt = self._settings["dt"] if self._settings["dt"] is not None else 1e-3 * (t1 - t0)
         adaptive = self.loop.is_adaptive
+        # dt = 0 asks the loop for its automatic first step (adaptive only).
+        dt = self._settings["dt"] if self._settings["dt"] is not None else 0.0
         if not adaptive:
             needed = math.ceil((t1 - t0) / dt) + len(times)
             if needed > self._settings["max_steps"]:

@@ -7,7 +7,9 @@ Loop contract::
 
 1. Integrates one trajectory from ``t0`` and state ``y0`` with parameters
    ``params`` until the last of ``save_times`` (increasing, all >= t0),
-   starting with step ``dt0`` (the step itself for fixed-step control).
+   starting with step ``dt0`` (the step itself for fixed-step control). For
+   adaptive control ``dt0 <= 0`` asks for an automatic first step (Hairer,
+   Norsett & Wanner, Solving ODEs I, section II.4: two evaluations of f).
 2. Steps are shortened to land exactly on every save time; at each save time
    ``k`` the state goes to ``state_out[k]`` and, when enabled, the
    observables to ``observables_out[k]``.
@@ -80,6 +82,7 @@ class IntegrationLoop(CUDAFactory):
         self.register_buffer("state", "local", system.n_states)
         self.register_buffer("proposal", "local", system.n_states)
         self.register_buffer("error", "local", system.n_states, enabled=lambda: self.is_adaptive)
+        self.register_buffer("start_derivative", "local", system.n_states, enabled=lambda: self.is_adaptive)
         self.register_buffer("parameters", "local", system.n_parameters)
         self.register_buffer(
             "observables", "local", system.n_observables,
@@ -103,7 +106,7 @@ class IntegrationLoop(CUDAFactory):
         max_steps = s.max_steps
         adaptive = self.is_adaptive
         save_observables = s.save_observables and n_observables > 0
-        nan = dtype(math.nan)
+        nan, zero = dtype(math.nan), dtype(0.0)
         failed_shrink = dtype(0.1)
         ok, max_steps_flag = int(Status.SUCCESS), int(Status.MAX_STEPS)
         dt_flag, nonfinite_flag = int(Status.DT_BELOW_MIN), int(Status.NONFINITE)
@@ -117,6 +120,11 @@ class IntegrationLoop(CUDAFactory):
         alloc = {name: buffer.allocate() for name, buffer in registry.buffers.items()}
         alloc_state, alloc_proposal, alloc_error = alloc["state"], alloc["proposal"], alloc["error"]
         alloc_parameters, alloc_observables = alloc["parameters"], alloc["observables"]
+        alloc_start = alloc["start_derivative"]
+        dxdt = algorithm.child("system").device_function
+        start_exponent = dtype(1.0 / (algorithm.order + 1))
+        small, tiny, hundredth = dtype(1e-5), dtype(1e-15), dtype(0.01)
+        fallback = dtype(1e-6)
         algorithm_view = registry.child_view("algorithm")
         controller_view = registry.child_view("controller")
 
@@ -129,6 +137,31 @@ class IntegrationLoop(CUDAFactory):
                     observables_out[k, j] = buffer[j]
 
         save = self.backend.device_function(save)
+
+        def initial_step(t, y, p, f0, y1, f1, span):
+            # Hairer-Norsett-Wanner's starting step: scale h so that an
+            # explicit Euler step changes y by about 1% of the tolerance.
+            dxdt(t, y, p, f0)
+            d0 = norm(y, y, y)
+            d1 = norm(f0, y, y)
+            h0 = fallback * span
+            if d0 >= small and d1 >= small:
+                h0 = hundredth * d0 / d1
+            h0 = min(h0, span)
+            for j in range(n):
+                y1[j] = y[j] + h0 * f0[j]
+            dxdt(t + h0, y1, p, f1)
+            for j in range(n):
+                f1[j] = f1[j] - f0[j]
+            d2 = norm(f1, y, y) / h0
+            largest = max(d1, d2)
+            if largest <= tiny:
+                h1 = max(fallback * span, h0 * dtype(1e-3))
+            else:
+                h1 = (hundredth / largest) ** start_exponent
+            return min(dtype(100.0) * h0, h1, span)
+
+        initial_step = self.backend.device_function(initial_step)
 
         def loop(t0, dt0, y0, params, save_times, state_out, observables_out, counters, shared, persistent):
             state = alloc_state(shared, persistent)
@@ -147,6 +180,9 @@ class IntegrationLoop(CUDAFactory):
             n_saves = save_times.shape[0]
             t = t0
             dt = dt0
+            if adaptive and dt0 <= zero:
+                start = alloc_start(shared, persistent)
+                dt = initial_step(t0, state, p, error, proposal, start, save_times[n_saves - 1] - t0)
             k = 0
             accepted = 0
             rejected = 0

@@ -121,3 +121,16 @@ def test_describe_memory_and_location_update_keep_results():
     solver.update(loop_state_location="shared", loop_algorithm_stage_derivatives_location="local_persistent")
     assert "stage_derivatives    local_persistent" in solver.describe_memory()
     np.testing.assert_array_equal(solver.solve((0.0, 1.0)).final_state, before)
+
+
+def test_automatic_first_step_adapts_to_the_time_scale():
+    system = ODESystem.from_equations(["dy = -k * y"], parameters=["k"], initial_state={"y": 1.0})
+    k = np.array([1.0, 1e2, 1e4])
+    result = batchode.solve_ivp(system, (0.0, 1e-3), parameters={"k": k}, rtol=1e-8, atol=1e-12, backend="cpu")
+    assert result.success.all()
+    np.testing.assert_allclose(result.final_state[:, 0], np.exp(-k * 1e-3), rtol=1e-6)
+    # Work stays bounded over time scales four decades apart: the automatic
+    # first step starts near each run's own scale (a few rejections at most
+    # while the PI history settles), and the step count stays small.
+    assert result.n_rejected.max() <= 5
+    assert result.n_accepted.max() <= 200

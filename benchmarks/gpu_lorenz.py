@@ -1,0 +1,116 @@
+"""GPU benchmark: the Lorenz ensemble on one GPU (the DiffEqGPU.jl workload).
+
+Lorenz with rho = linspace(0, 21, N), initial state (1, 0, 0), t in [0, 1],
+float32, final state only; N = 2^k for k in [--min-log2, --max-log2]:
+
+- fixed dt = 1e-3 with tsit5 and classical-rk4,
+- adaptive tsit5 at rtol = atol = 1e-8.
+
+For each case it prints kernel-only milliseconds (device arrays already in
+place, timed between synchronisations, best of --repeats) and end-to-end
+milliseconds (``Solver.solve`` from numpy inputs to numpy results), and
+writes ``benchmarks/results/gpu_lorenz.json``.
+
+Run on a machine with an NVIDIA GPU:  python benchmarks/gpu_lorenz.py
+(With NUMBA_ENABLE_CUDASIM=1 and tiny sizes it runs in the simulator, which
+is only a smoke test of the script: its timings mean nothing.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+from numba import cuda
+
+import batchode
+from batchode.systems.examples import lorenz
+
+CASES = (
+    ("tsit5 fixed dt=1e-3", dict(method="tsit5", step_controller="fixed", dt=1e-3)),
+    ("rk4 fixed dt=1e-3", dict(method="classical-rk4", step_controller="fixed", dt=1e-3)),
+    ("tsit5 adaptive 1e-8", dict(method="tsit5", rtol=1e-8, atol=1e-8)),
+)
+
+
+def kernel_args(solver, n):
+    """Device-resident arguments of the batch kernel for ``n`` Lorenz runs."""
+    f32 = np.float32
+    rho = np.linspace(0.0, 21.0, n, dtype=f32)
+    params = np.empty((n, 3), f32)
+    params[:, 0], params[:, 1], params[:, 2] = 10.0, rho, 8.0 / 3.0
+    y0 = np.tile(np.array([1.0, 0.0, 0.0], f32), (n, 1))
+    dt = solver.settings["dt"] or 0.0
+    return (f32(0.0), f32(dt), cuda.to_device(y0), cuda.to_device(params), cuda.to_device(np.ones(1, f32)),
+            cuda.device_array((1, 3, n), f32), cuda.device_array((1, 1, n), f32),
+            cuda.device_array((2, n), np.int32), cuda.device_array(n, np.int32))
+
+
+def best_of(repeats, action) -> float:
+    """Fastest of ``repeats`` timed calls, in milliseconds (synchronised)."""
+    times = []
+    for _ in range(repeats):
+        cuda.synchronize()
+        started = time.perf_counter()
+        action()
+        cuda.synchronize()
+        times.append((time.perf_counter() - started) * 1e3)
+    return min(times)
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--min-log2", type=int, default=10)
+    parser.add_argument("--max-log2", type=int, default=23)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--output", default=str(Path(__file__).parent / "results" / "gpu_lorenz.json"))
+    options = parser.parse_args(argv)
+    if not cuda.is_available():
+        parser.error("no usable CUDA GPU (set NUMBA_ENABLE_CUDASIM=1 for a simulator smoke test)")
+    from numba import config
+
+    device = "CUDA simulator" if config.ENABLE_CUDASIM else cuda.get_current_device().name
+    rows = []
+    print(f"{'case':<22} {'N':>9} {'kernel ms':>10} {'end-to-end ms':>14} {'ok':>6}")
+    for label, settings in CASES:
+        solver = batchode.Solver(lorenz(), precision="float32", backend="cuda", **settings)
+        solver.solve((0.0, 1.0), parameters={"rho": np.linspace(0.0, 21.0, 32)})  # compile
+        for log2 in range(options.min_log2, options.max_log2 + 1):
+            n = 2 ** log2
+            args = kernel_args(solver, n)
+            kernel_ms = best_of(options.repeats, lambda: solver.kernel.launch(n, args))
+            rho = np.linspace(0.0, 21.0, n)
+            result = None
+
+            def end_to_end():
+                nonlocal result
+                result = solver.solve((0.0, 1.0), parameters={"rho": rho})
+
+            total_ms = best_of(options.repeats, end_to_end)
+            succeeded = int(result.success.sum())
+            rows.append(dict(case=label, n=n, kernel_ms=kernel_ms, end_to_end_ms=total_ms, succeeded=succeeded))
+            print(f"{label:<22} {n:>9} {kernel_ms:>10.3f} {total_ms:>14.3f} {succeeded:>6}")
+    record = dict(benchmark="gpu_lorenz", device=str(device), date=datetime.datetime.now().isoformat(),
+                  commit=git_commit(), platform=platform.platform(), rows=rows)
+    Path(options.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(options.output).write_text(json.dumps(record, indent=2))
+    print(f"results written to {options.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
