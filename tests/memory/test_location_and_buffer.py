@@ -57,13 +57,13 @@ def test_slices_and_sizes_after_layout():
     assert (c.persistent_slice, c.persistent_size) == (slice(0, 4), 4)
 
 
-def test_cpu_scratch_arena_holds_local_buffers():
+def test_cpu_pools_match_locations_and_accept_integer_local_buffers():
     registry = BufferRegistry("r", backend="cpu")
     registry.register(CUDABuffer("a", "shared", 3))
     b = registry.register(CUDABuffer("b", "local", 2))
     pivots = registry.register(CUDABuffer("pivots", "local", 2, precision=np.int32))
     registry.generate_layouts()
-    assert b.shared_slice == slice(3, 5) and b.local_slice is None
-    assert pivots.local_slice == slice(0, 2) and pivots.shared_slice is None
-    assert registry.pool_elements("shared") == 5
-    assert registry.local_memory_elements == 4  # by declared location, backend-independent
+    assert b.local_slice == slice(0, 2) and b.shared_slice is None
+    assert pivots.local_slice == slice(2, 4) and pivots.shared_slice is None
+    assert registry.pool_elements("shared") == 3
+    assert registry.local_memory_elements == 4

@@ -156,4 +156,4 @@ class ERKStep(CUDAFactory):
             namespace[f"alloc_{name}"] = buffers[name].allocate()
         # The source is generated from tableau data above, never from user text.
         exec(compile(source, f"<erk step {self.tableau.name}>", "exec"), namespace)
-        return self.backend.device_function(namespace["step"])
+        return self.backend.device_function(namespace["step"], inline=False)

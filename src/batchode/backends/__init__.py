@@ -3,8 +3,8 @@
 Two backends share every line of algorithm, solver and loop code:
 
 ``cpu``
-    numba ``njit``; one trajectory per ``prange`` iteration; SHARED and LOCAL
-    buffers are slices of a per-trajectory scratch arena.
+    numba ``njit``; trajectories shared out over ``prange`` workers; SHARED
+    buffers slice a per-worker scratch arena, LOCAL buffers are stack arrays.
 ``cuda``
     numba-cuda; one trajectory per thread; SHARED slices dynamic shared
     memory, LOCAL is ``cuda.local.array``. With ``NUMBA_ENABLE_CUDASIM=1``

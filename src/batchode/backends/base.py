@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from batchode.memory.buffer import SHARED_POOL
+from batchode.memory.buffer import LOCAL_POOL, PERSISTENT_POOL, SHARED_POOL
+from batchode.memory.location import BufferLocation
+
+_POOL_OF_LOCATION = {
+    BufferLocation.SHARED: SHARED_POOL,
+    BufferLocation.LOCAL: LOCAL_POOL,
+    BufferLocation.LOCAL_PERSISTENT: PERSISTENT_POOL,
+}
 
 
 class Backend:
     """Base of the CPU and CUDA backends.
 
     Subclasses provide ``name``, ``device_function`` (the decorator that
-    compiles a device function), ``pool_of``, ``local_allocator`` and
+    compiles a device function), ``local_allocator`` and
     ``make_batch_kernel``. Every allocator here takes its branch in Python,
     so the compiled function is one slice expression (ARCHITECTURE rule 5).
     """
@@ -17,8 +24,18 @@ class Backend:
     name = "base"
     is_simulator = False
 
-    def device_function(self, func):  # pragma: no cover - always overridden
+    def device_function(self, func, inline=True):  # pragma: no cover - always overridden
         raise NotImplementedError
+
+    def pool_of(self, location: BufferLocation) -> str:
+        """Pool a buffer of ``location`` takes memory from.
+
+        Both backends give each location its own pool: SHARED slices the
+        shared arena (dynamic shared memory on CUDA, a per-worker scratch
+        array on the CPU), LOCAL is a per-function array (``local.array`` /
+        a stack array), LOCAL_PERSISTENT slices the persistent arena.
+        """
+        return _POOL_OF_LOCATION[location]
 
     def slice_allocator(self, pool: str, start: int, stop: int):
         """Allocator ``(shared, persistent) -> parent[start:stop]``."""

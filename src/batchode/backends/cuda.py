@@ -16,8 +16,6 @@ import numpy as np
 from numba import cuda
 
 from batchode.backends.base import Backend
-from batchode.memory.buffer import LOCAL_POOL, PERSISTENT_POOL, SHARED_POOL
-from batchode.memory.location import BufferLocation
 
 #: Threads per block when shared memory does not force fewer.
 DEFAULT_THREADS_PER_BLOCK = 128
@@ -59,22 +57,20 @@ class CUDABackend(Backend):
 
         return bool(config.ENABLE_CUDASIM)
 
-    def device_function(self, func):
-        """Compile ``func`` as an always-inlined CUDA device function."""
+    def device_function(self, func, inline=True):
+        """Compile ``func`` as a CUDA device function.
+
+        ``inline=True`` inlines at numba-IR level, before typing: a CUDA
+        device function may not return an array it did not receive (a slice
+        or a local array), so allocators only compile once inlined.
+        ``inline=False`` (large functions such as a step) leaves inlining to
+        NVVM (``forceinline``), which is cheaper to compile.
+        """
         if self.is_simulator:  # the simulator's jit takes no inlining options
             return cuda.jit(device=True)(func)
-        # inline="always" inlines at numba-IR level, before typing: a CUDA
-        # device function may not return an array it did not receive (a
-        # slice or a local array), so allocators only compile once inlined.
-        return cuda.jit(device=True, inline="always")(func)
-
-    def pool_of(self, location: BufferLocation, dtype, precision) -> str:
-        """On CUDA each location is its own pool."""
-        return {
-            BufferLocation.SHARED: SHARED_POOL,
-            BufferLocation.LOCAL: LOCAL_POOL,
-            BufferLocation.LOCAL_PERSISTENT: PERSISTENT_POOL,
-        }[location]
+        if inline:
+            return cuda.jit(device=True, inline="always")(func)
+        return cuda.jit(device=True, forceinline=True)(func)
 
     def local_allocator(self, size: int, dtype):
         """Allocator declaring one thread-local array (registers when small)."""

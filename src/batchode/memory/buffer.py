@@ -124,7 +124,7 @@ class CUDABuffer:
 
     @property
     def shared_slice(self) -> slice | None:
-        """Slice into the shared pool (the CPU scratch arena), or None."""
+        """Slice into the shared pool, or None."""
         return self._slice(SHARED_POOL)
 
     @property

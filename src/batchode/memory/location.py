@@ -10,11 +10,11 @@ class BufferLocation(enum.Enum):
 
     ``SHARED``
         A per-thread slice of the block's dynamic shared memory (CUDA); on
-        the CPU a slice of the per-trajectory scratch arena.
+        the CPU a slice of a per-worker scratch arena.
     ``LOCAL``
         A thread-private array that lives only inside the device function
-        that allocates it (CUDA ``local.array``, possibly registers); on the
-        CPU a slice of the per-trajectory scratch arena.
+        that allocates it (CUDA ``local.array``; on the CPU a stack array),
+        which the compiler may keep in registers.
     ``LOCAL_PERSISTENT``
         A thread-private slice that keeps its contents between steps (FSAL
         derivatives, controller history), carved from one per-thread array

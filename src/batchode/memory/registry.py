@@ -153,8 +153,9 @@ class BufferRegistry:
     def pool_elements(self, pool: str, backend: str | None = None) -> int:
         """Elements this subtree takes in ``pool`` of ``backend``'s pools.
 
-        On CUDA the pools match the locations; on the CPU the shared pool is
-        the scratch arena that also holds LOCAL buffers (rule 8).
+        Pools match locations on both backends; on CUDA the local pool is
+        not one array (each LOCAL buffer is its own local array), so its
+        total is what the buffers declare.
         """
         if pool not in POOLS:
             raise ValueError(f"unknown pool {pool!r}; expected one of {POOLS}")
@@ -171,7 +172,7 @@ class BufferRegistry:
         return get_backend(self.backend if backend is None else backend)
 
     def _pool_of(self, buffer: CUDABuffer, backend) -> str:
-        return backend.pool_of(buffer.location, buffer.precision, self.precision)
+        return backend.pool_of(buffer.location)
 
     def _check_pool_type(self, buffer: CUDABuffer, backend=None) -> None:
         backend = self._resolve_backend(backend)

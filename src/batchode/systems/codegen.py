@@ -65,6 +65,33 @@ class DeviceFunctions(NamedTuple):
     observables: Callable
 
 
+class GeneratedFunction(NamedTuple):
+    """The description of one generated function, for :func:`module_source`.
+
+    Attributes
+    ----------
+    name : str
+        The function's name; its first letter also names its temporaries
+        (``_d0``, ``_d1``, ... for ``dxdt``).
+    arguments : tuple of str
+        The argument names, in order.
+    inputs : tuple of (str, tuple of sympy.Symbol)
+        Array arguments and the symbols their entries are loaded into, in
+        index order; only the symbols the results use are loaded.
+    output : str
+        The array argument receiving the results.
+    results : tuple of sympy.Expr
+        ``output[i] = results[i]``, in terms of ``t``, the loaded symbols and
+        the model's constants.
+    """
+
+    name: str
+    arguments: tuple[str, ...]
+    inputs: tuple[tuple[str, tuple[sympy.Symbol, ...]], ...]
+    output: str
+    results: tuple[sympy.Expr, ...]
+
+
 def generate_source(model: SymbolicModel) -> str:
     """Return the Python source defining ``dxdt`` and ``observables``.
 
@@ -78,63 +105,91 @@ def generate_source(model: SymbolicModel) -> str:
         A module that, executed with ``_precision`` and ``_math`` defined,
         defines ``dxdt(t, _y, _p, _dydt)`` and ``observables(t, _y, _p, _out)``.
     """
+    inputs = (("_y", model.states), ("_p", model.parameters))
+    return module_source(
+        model,
+        [
+            GeneratedFunction("dxdt", ("t", "_y", "_p", "_dydt"), inputs, "_dydt", model.derivatives),
+            GeneratedFunction(
+                "observables", ("t", "_y", "_p", "_out"), inputs, "_out", model.observable_expressions
+            ),
+        ],
+    )
+
+
+def module_source(model: SymbolicModel, functions: Sequence[GeneratedFunction]) -> str:
+    """Return the source of a module defining ``functions``.
+
+    Common subexpressions are shared within each function, and every number
+    (the model's constants, and the literals of all functions) is a
+    module-level value cast with ``_precision``.
+
+    Parameters
+    ----------
+    model : SymbolicModel
+        Supplies the constants.
+    functions : sequence of GeneratedFunction
+
+    Returns
+    -------
+    str
+        A module to execute with ``_precision`` and ``_math`` defined, as
+        :func:`compile_source` does.
+    """
     printer = _Printer()
-    functions = [
-        _function_source("dxdt", "_dydt", model.derivatives, model, printer),
-        _function_source("observables", "_out", model.observable_expressions, model, printer),
-    ]
+    bodies = [_function_source(function, printer) for function in functions]
     values = [(s.name, v) for s, v in model.constants]
     values += [(name, v) for v, name in printer.literals.items()]
     assignments = "".join(f"{name} = _precision({_float_literal(v)})\n" for name, v in values)
-    return HEADER + assignments + "".join(f"\n\n{f}" for f in functions)
+    return HEADER + assignments + "".join(f"\n\n{body}" for body in bodies)
 
 
 def compile_source(
-    source: str, precision: type[np.floating], decorator: Callable[[Callable], Callable]
-) -> DeviceFunctions:
+    source: str,
+    precision: type[np.floating],
+    decorator: Callable[[Callable], Callable],
+    functions: type[tuple] = DeviceFunctions,
+) -> tuple:
     """Execute generated source and compile its functions with ``decorator``.
 
     Parameters
     ----------
     source : str
-        From :func:`generate_source`.
+        From :func:`generate_source` or :func:`module_source`.
     precision : numpy.float32 or numpy.float64
     decorator : callable
         Turns a Python function into a compiled one, e.g. ``numba.njit``.
+    functions : NamedTuple class, default DeviceFunctions
+        Its fields name the functions of ``source`` to compile.
 
     Returns
     -------
-    DeviceFunctions
+    functions
+        An instance holding the compiled functions.
     """
     filename = f"<batchode-generated-{hashlib.sha256(source.encode()).hexdigest()[:16]}>"
     # Registering the source lets tracebacks and numba's error messages show
     # the generated lines.
     linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
     namespace = {"_precision": precision, "_math": math}
-    # Safe: `source` comes from generate_source, printed from validated SymPy
+    # Safe: `source` comes from module_source, printed from validated SymPy
     # trees; no user text reaches exec.
     exec(compile(source, filename, "exec"), namespace)
-    return DeviceFunctions(decorator(namespace["dxdt"]), decorator(namespace["observables"]))
+    return functions(*(decorator(namespace[name]) for name in functions._fields))
 
 
-def _function_source(
-    name: str,
-    output: str,
-    expressions: Sequence[sympy.Expr],
-    model: SymbolicModel,
-    printer: "_Printer",
-) -> str:
-    temporaries = sympy.numbered_symbols(f"_{name[0]}", real=True)
-    assignments, results = sympy.cse(list(expressions), symbols=temporaries)
+def _function_source(function: GeneratedFunction, printer: "_Printer") -> str:
+    temporaries = sympy.numbered_symbols(f"_{function.name[0]}", real=True)
+    assignments, results = sympy.cse(list(function.results), symbols=temporaries)
     assignments, results = _inline_trivial(assignments, results)
     assignments, results = _hoist_power_bases(assignments, results, temporaries)
     expressions = [e for _, e in assignments] + list(results)
     used = set().union(*(e.free_symbols for e in expressions))
-    lines = [f"def {name}(t, _y, _p, {output}):"]
-    lines += [f"    {s.name} = _y[{i}]" for i, s in enumerate(model.states) if s in used]
-    lines += [f"    {s.name} = _p[{i}]" for i, s in enumerate(model.parameters) if s in used]
+    lines = [f"def {function.name}({', '.join(function.arguments)}):"]
+    for array, symbols in function.inputs:
+        lines += [f"    {s.name} = {array}[{i}]" for i, s in enumerate(symbols) if s in used]
     lines += [f"    {s.name} = {printer.print(e)}" for s, e in assignments]
-    lines += [f"    {output}[{i}] = {printer.print(e)}" for i, e in enumerate(results)]
+    lines += [f"    {function.output}[{i}] = {printer.print(e)}" for i, e in enumerate(results)]
     if not results:
         lines.append("    return")
     return "\n".join(lines) + "\n"

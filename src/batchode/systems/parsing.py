@@ -86,6 +86,10 @@ class IfElse(sympy.Function):
             return if_true
         if condition is sympy.false:
             return if_false
+        # Equal branches need no test; this also makes the derivative of
+        # ifelse(c, x, x + 1) the plain number 1 (and a zero a structural one).
+        if if_true == if_false:
+            return if_true
         return None
 
     def _eval_is_real(self):
