@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 
+import attrs
 import numpy as np
 
 from batchode.algorithms import get_tableau, make_step
@@ -20,11 +21,16 @@ from batchode.systems.system import ODESystem
 
 PRECISIONS = {"float32": np.float32, "float64": np.float64}
 
+#: Positions of the outputs in the batch kernel's arguments
+#: (states, observables, counters, status), copied back after a GPU launch.
+OUTPUT_ARGUMENTS = (5, 6, 7, 8)
+
 #: Solver settings and their defaults; everything else given to ``update`` is a
 #: buffer location or factory key routed into the factory tree.
 DEFAULTS = dict(
     method="tsit5", step_controller=None, rtol=1e-6, atol=1e-6, dt=None, dt_min=None,
     dt_max=math.inf, max_steps=100_000, save_observables=True, precision="float64", backend="auto",
+    linear_solver=None, newton_tolerance=1e-2, newton_max_iterations=10,
 )
 
 
@@ -61,6 +67,13 @@ class Solver:
         Save the system's observables (if it has any) with the states.
     precision : {"float64", "float32"}
     backend : {"auto", "cpu", "cuda"}
+    linear_solver : {"dense", "gmres", "minres"} or None
+        Implicit methods: the linear solver under Newton (None: dense LU for
+        up to 8 states, else GMRES).
+    newton_tolerance : float, default 1e-2
+        Implicit methods: Newton stops when the stage update is below this
+        fraction of the error weights (atol + |y| rtol).
+    newton_max_iterations : int, default 10
     **locations
         Buffer locations for the factory tree, e.g.
         ``loop_state_location="shared"``; see :meth:`describe_memory`.
@@ -113,7 +126,10 @@ class Solver:
             raise ValueError(f"dt must be a positive number, got {settings['dt']!r}")
         options = dict(precision=precision, backend=backend)
         system = SystemFactory(self.system, **options)
-        step = make_step(tableau, system, compute_error=adaptive)
+        newton = dict(rtol=settings["rtol"], atol=settings["atol"], tolerance=settings["newton_tolerance"],
+                      max_iterations=settings["newton_max_iterations"])
+        step = make_step(tableau, system, compute_error=adaptive, linear_solver=settings["linear_solver"],
+                         newton_settings=newton)
         controller = make_controller(
             controller_name, tableau.name, tableau.order, n_states=self.system.n_states,
             rtol=settings["rtol"], atol=settings["atol"], **options,
@@ -155,6 +171,34 @@ class Solver:
         return self._kernel.child("body").describe_memory()
 
     # -- solving ----------------------------------------------------------------
+    def prepare_arguments(self, t_span, y0=None, parameters=None, save_every=None,
+                          grid="verbatim") -> "KernelArguments":
+        """Validate inputs and build the batch kernel's argument tuple (host arrays).
+
+        Takes the arguments of :meth:`solve`; everything is checked here,
+        before any compilation or launch.
+        """
+        t0, t1 = _time_span(t_span)
+        initial, params = build_runs(self.system, y0, parameters, grid)
+        times = save_times(t0, t1, save_every)
+        dtype = self.precision.type
+        adaptive = self.loop.is_adaptive
+        # dt = 0 asks the loop for its automatic first step (adaptive only).
+        dt = self._settings["dt"] if self._settings["dt"] is not None else 0.0
+        if not adaptive:
+            needed = math.ceil((t1 - t0) / dt) + len(times)
+            if needed > self._settings["max_steps"]:
+                raise ValueError(f"fixed dt={dt} needs about {needed} steps over {t_span}, more than "
+                                 f"max_steps={self._settings['max_steps']}; raise max_steps or dt")
+        n_runs, n, n_saves = len(initial), self.system.n_states, len(times)
+        n_obs = self.system.n_observables if self._settings["save_observables"] else 0
+        runs_last = self._kernel.child("body").runs_last
+        shape = (lambda *dims: (*dims, n_runs)) if runs_last else (lambda *dims: (n_runs, *dims))
+        args = (dtype(t0), dtype(dt), initial.astype(dtype), params.astype(dtype), times.astype(dtype),
+                np.empty(shape(n_saves, n), dtype), np.empty(shape(n_saves, max(n_obs, 1)), dtype),
+                np.zeros((4, n_runs) if runs_last else (n_runs, 4), np.int32), np.zeros(n_runs, np.int32))
+        return KernelArguments(args, times, initial, params, n_obs, runs_last)
+
     def solve(self, t_span, y0=None, parameters=None, save_every=None, grid="verbatim") -> SolveResult:
         """Integrate every run over ``t_span``.
 
@@ -174,43 +218,38 @@ class Solver:
         grid : {"verbatim", "combinatorial"}
         """
         started = time.perf_counter()
-        t0, t1 = _time_span(t_span)
-        initial, params = build_runs(self.system, y0, parameters, grid)
-        times = save_times(t0, t1, save_every)
-        dtype = self.precision.type
-        adaptive = self.loop.is_adaptive
-        # dt = 0 asks the loop for its automatic first step (adaptive only).
-        dt = self._settings["dt"] if self._settings["dt"] is not None else 0.0
-        if not adaptive:
-            needed = math.ceil((t1 - t0) / dt) + len(times)
-            if needed > self._settings["max_steps"]:
-                raise ValueError(f"fixed dt={dt} needs about {needed} steps over {t_span}, more than "
-                                 f"max_steps={self._settings['max_steps']}; raise max_steps or dt")
-        n_runs, n, n_saves = len(initial), self.system.n_states, len(times)
-        n_obs = self.system.n_observables if self._settings["save_observables"] else 0
-        runs_last = self._kernel.child("body").runs_last
-        shape = (lambda *dims: (*dims, n_runs)) if runs_last else (lambda *dims: (n_runs, *dims))
-        states = np.empty(shape(n_saves, n), dtype)
-        observables = np.empty(shape(n_saves, max(n_obs, 1)), dtype)
-        counters = np.zeros((2, n_runs) if runs_last else (n_runs, 2), np.int32)
-        status = np.zeros(n_runs, np.int32)
-        args = (dtype(t0), dtype(dt), initial.astype(dtype), params.astype(dtype), times.astype(dtype),
-                states, observables, counters, status)
-        launch_options = {"copy_back": (5, 6, 7, 8)} if self.backend == "cuda" else {}
-        self._kernel.launch(n_runs, args, **launch_options)
-        if runs_last:
+        prepared = self.prepare_arguments(t_span, y0, parameters, save_every, grid)
+        launch_options = {"copy_back": OUTPUT_ARGUMENTS} if self.backend == "cuda" else {}
+        self._kernel.launch(len(prepared.initial), prepared.args, **launch_options)
+        states, observables, counters, status = prepared.args[5:]
+        if prepared.runs_last:
             states = np.moveaxis(states, -1, 0)
             observables = np.moveaxis(observables, -1, 0)
             counters = counters.T
         return SolveResult(
-            t=times, y=np.ascontiguousarray(states),
-            observables=np.ascontiguousarray(observables) if n_obs else None,
+            t=prepared.times, y=np.ascontiguousarray(states),
+            observables=np.ascontiguousarray(observables) if prepared.n_observables else None,
             status=status, n_accepted=counters[:, 0].copy(), n_rejected=counters[:, 1].copy(),
-            initial_state=initial, parameters={name: params[:, j] for j, name in enumerate(self.system.parameter_names)},
-            state_names=self.system.state_names, observable_names=self.system.observable_names if n_obs else (),
+            n_newton_iterations=counters[:, 2].copy(), n_linear_iterations=counters[:, 3].copy(),
+            initial_state=prepared.initial,
+            parameters={name: prepared.parameters[:, j] for j, name in enumerate(self.system.parameter_names)},
+            state_names=self.system.state_names,
+            observable_names=self.system.observable_names if prepared.n_observables else (),
             method=self.method, backend=self.backend, precision=self.precision.name,
             wall_time=time.perf_counter() - started,
         )
+
+
+@attrs.frozen
+class KernelArguments:
+    """The batch kernel's argument tuple and what went into it."""
+
+    args: tuple
+    times: np.ndarray
+    initial: np.ndarray
+    parameters: np.ndarray
+    n_observables: int
+    runs_last: bool
 
 
 def _time_span(t_span) -> tuple[float, float]:

@@ -15,8 +15,11 @@ Loop contract::
    observables to ``observables_out[k]``.
 3. On failure the unreached rows of the outputs are NaN and the returned
    status has its flags set (:class:`batchode.status.Status`).
-4. ``counters[0]`` and ``counters[1]`` receive the accepted and rejected
-   step counts.
+4. ``counters`` (int32, 4 entries) receives the accepted and rejected step
+   counts and the Newton and linear-solver iterations (implicit methods).
+5. A step whose own status is not 0 (Newton or the linear solver failed)
+   is rejected and retried with a quarter of its size; its flags are
+   reported only if the run ends because the step fell below ``dt_min``.
 
 The loop knows nothing of batches: the batch layer hands it one trajectory's
 rows. It owns the step limits (``dt_min``, ``dt_max``, ``max_steps``); the
@@ -108,6 +111,7 @@ class IntegrationLoop(CUDAFactory):
         save_observables = s.save_observables and n_observables > 0
         nan, zero = dtype(math.nan), dtype(0.0)
         failed_shrink = dtype(0.1)
+        failed_step_shrink = dtype(0.25)
         ok, max_steps_flag = int(Status.SUCCESS), int(Status.MAX_STEPS)
         dt_flag, nonfinite_flag = int(Status.DT_BELOW_MIN), int(Status.NONFINITE)
 
@@ -187,6 +191,9 @@ class IntegrationLoop(CUDAFactory):
             accepted = 0
             rejected = 0
             status = ok
+            last_failure = ok
+            counters[2] = 0
+            counters[3] = 0
             fsal_valid = False
             while k < n_saves and save_times[k] <= t:
                 save(k, t, state, p, observed, state_out, observables_out)
@@ -202,9 +209,13 @@ class IntegrationLoop(CUDAFactory):
                 if t + h == t:  # the step is below the resolution of t
                     status |= dt_flag
                     break
-                step(t, h, state, p, proposal, error, fsal_valid, algorithm_shared, algorithm_persistent)
+                step_status = step(t, h, state, p, proposal, error, fsal_valid, counters,
+                                   algorithm_shared, algorithm_persistent)
                 error_is_finite = True
-                if adaptive:
+                if step_status != ok:
+                    accept, dt_next = False, h * failed_step_shrink
+                    last_failure = step_status
+                elif adaptive:
                     size = norm(error, state, proposal)
                     error_is_finite = math.isfinite(size)
                     if error_is_finite:
@@ -237,7 +248,7 @@ class IntegrationLoop(CUDAFactory):
                     dt = dt_next
                 dt = min(dt, dt_max)
                 if adaptive and dt < dt_min:
-                    status |= dt_flag
+                    status |= dt_flag | last_failure
                     if not error_is_finite:
                         status |= nonfinite_flag
                     break

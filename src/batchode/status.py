@@ -17,6 +17,8 @@ class Status(enum.IntFlag):
     MAX_STEPS = 1
     DT_BELOW_MIN = 2
     NONFINITE = 4
+    NEWTON_FAILED = 8
+    LINEAR_SOLVER_FAILED = 16
 
 
 def status_names(code: int) -> str:

@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+from batchode.algorithms.dirk import DIRKStep
 from batchode.algorithms.erk import ERKStep
-from batchode.algorithms.tableaus import ButcherTableau, available_tableaus, get_tableau
+from batchode.algorithms.rosenbrock import RosenbrockStep
+from batchode.algorithms.tableaus import ButcherTableau, available_methods, get_tableau
 
 
-def available_methods() -> tuple[str, ...]:
-    """Names of every built-in method."""
-    return available_tableaus()
+def make_step(method, system_factory, compute_error: bool, linear_solver=None, newton_settings=None):
+    """The step factory for ``method`` (a name or a tableau) on ``system_factory``.
 
+    DIRK methods get a Newton child (``newton_settings``: Newton's settings)
+    holding the linear solver ``linear_solver`` ("dense", "gmres", "minres",
+    or None for the default by system size); Rosenbrock methods hold the
+    linear solver directly.
+    """
+    from batchode.solvers.linear import make_linear_solver
+    from batchode.solvers.newton import Newton
 
-def make_step(method, system_factory, compute_error: bool):
-    """The step factory for ``method`` (a name or a tableau) on ``system_factory``."""
     tableau = get_tableau(method)
-    return ERKStep(system_factory, tableau=tableau, n_states=system_factory.n_states,
-                   compute_error=compute_error)
+    common = dict(tableau=tableau, n_states=system_factory.n_states, compute_error=compute_error)
+    if tableau.family == "erk":
+        return ERKStep(system_factory, **common)
+    if tableau.family == "dirk":
+        newton = Newton(system_factory, make_linear_solver(linear_solver, system_factory),
+                        **(newton_settings or {}))
+        return DIRKStep(system_factory, newton, **common)
+    if tableau.family == "rosenbrock":
+        return RosenbrockStep(system_factory, make_linear_solver(linear_solver, system_factory), **common)
+    raise ValueError(f"method {tableau.name!r} is of the {tableau.family} family, whose engine is not "
+                     "available yet (explicit and diagonally implicit methods are)")
 
 
-__all__ = ["ButcherTableau", "ERKStep", "available_methods", "get_tableau", "make_step"]
+__all__ = ["ButcherTableau", "DIRKStep", "ERKStep", "RosenbrockStep", "available_methods", "get_tableau",
+           "make_step"]

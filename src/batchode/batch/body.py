@@ -16,7 +16,7 @@ class TrajectoryBody(CUDAFactory):
 
     Shapes: ``y0`` (runs, n), ``params`` (runs, n_p); on the CPU ``states``
     (runs, saves, n), ``observables`` (runs, saves, n_obs), ``counters``
-    (runs, 2); on CUDA the run axis is last in those three.
+    (runs, 4); on CUDA the run axis is last in those three.
     """
 
     def __init__(self, loop: CUDAFactory, **kwargs):

@@ -25,7 +25,7 @@ import numpy as np
 from batchode.factory import CUDAFactory
 
 
-def _tolerance(value) -> tuple[float, ...]:
+def tolerance_tuple(value) -> tuple[float, ...]:
     array = np.atleast_1d(np.asarray(value, dtype=np.float64))
     if array.ndim != 1 or array.size == 0 or not np.all(np.isfinite(array)) or np.any(array < 0):
         raise ValueError(f"tolerances must be finite, non-negative scalars or 1-D sequences, got {value!r}")
@@ -47,8 +47,8 @@ class ControllerSettings:
     """
 
     n_states: int = attrs.field(default=1, validator=attrs.validators.ge(1))
-    rtol: tuple = attrs.field(default=(1e-6,), converter=_tolerance)
-    atol: tuple = attrs.field(default=(1e-6,), converter=_tolerance)
+    rtol: tuple = attrs.field(default=(1e-6,), converter=tolerance_tuple)
+    atol: tuple = attrs.field(default=(1e-6,), converter=tolerance_tuple)
     order: int = attrs.field(default=1, validator=attrs.validators.ge(1))
 
     def __attrs_post_init__(self):

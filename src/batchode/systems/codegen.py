@@ -106,15 +106,13 @@ def generate_source(model: SymbolicModel) -> str:
         defines ``dxdt(t, _y, _p, _dydt)`` and ``observables(t, _y, _p, _out)``.
     """
     inputs = (("_y", model.states), ("_p", model.parameters))
-    return module_source(
-        model,
-        [
-            GeneratedFunction("dxdt", ("t", "_y", "_p", "_dydt"), inputs, "_dydt", model.derivatives),
-            GeneratedFunction(
-                "observables", ("t", "_y", "_p", "_out"), inputs, "_out", model.observable_expressions
-            ),
-        ],
+    dxdt = GeneratedFunction(
+        "dxdt", ("t", "_y", "_p", "_dydt"), inputs, "_dydt", model.derivatives
     )
+    observables = GeneratedFunction(
+        "observables", ("t", "_y", "_p", "_out"), inputs, "_out", model.observable_expressions
+    )
+    return module_source(model, [dxdt, observables])
 
 
 def module_source(model: SymbolicModel, functions: Sequence[GeneratedFunction]) -> str:

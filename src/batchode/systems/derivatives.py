@@ -23,7 +23,9 @@ class DerivativeFunctions(NamedTuple):
 
     Every function takes ``work``, caller-owned scratch of ``2 * n_states``
     entries of the working precision; only finite-difference versions use
-    it, and none allocates.
+    it, and none allocates.  Only the first ``n_states`` entries of ``y``
+    are read (user-supplied functions must do the same), so ``y`` may be a
+    longer array.
 
     Attributes
     ----------
@@ -68,7 +70,7 @@ def generate_derivative_source(model: SymbolicModel) -> str:
     Jacobian for Newton iterations should.
     """
     derivatives = [_branchwise(f) for f in model.derivatives]
-    jacobian = [[_differentiate(f, y) for y in model.states] for f in derivatives]
+    jacobian = [_gradient(f, model.states) for f in derivatives]
     directions = tuple(sympy.Symbol(f"_v{j}", real=True) for j in range(len(model.states)))
     jvp = tuple(
         sympy.Add(*(entry * v for entry, v in zip(row, directions) if not entry.is_zero))
@@ -97,7 +99,7 @@ def generate_derivative_source(model: SymbolicModel) -> str:
                 ("t", "_y", "_p", "_out", "_work"),
                 inputs,
                 "_out",
-                tuple(_differentiate(f, model.time) for f in derivatives),
+                tuple(_gradient(f, (model.time,))[0] for f in derivatives),
             ),
         ],
     )
@@ -121,22 +123,25 @@ def _branchwise(expression: sympy.Basic) -> sympy.Basic:
         for other in others:
             chosen = IfElse(keep(chosen, other), chosen, other)
         return chosen
+    if arguments == list(expression.args):
+        return expression
     return expression.func(*arguments)
 
 
-def _differentiate(expression: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr:
-    """``d expression / d symbol``, with ``floor`` and ``ceil`` held constant.
+def _gradient(expression: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> list[sympy.Expr]:
+    """Derivatives of ``expression`` by each symbol, holding ``floor`` and ``ceil`` constant.
 
     SymPy leaves their derivatives unevaluated; they are zero wherever they
     exist, so each is replaced by a constant placeholder while differentiating.
     """
     steps = {step: sympy.Dummy(real=True) for step in expression.atoms(sympy.floor, sympy.ceiling)}
-    derivative = expression.xreplace(steps).diff(symbol)
-    return derivative.xreplace({placeholder: step for step, placeholder in steps.items()})
+    restore = {placeholder: step for step, placeholder in steps.items()}
+    held = expression.xreplace(steps)
+    return [held.diff(symbol).xreplace(restore) for symbol in symbols]
 
 
 def finite_difference_functions(
-    dxdt: Callable, precision: type[np.floating]
+    dxdt: Callable, n_states: int, precision: type[np.floating]
 ) -> DerivativeFunctions:
     """Return Python functions approximating the derivatives from calls to ``dxdt``.
 
@@ -154,6 +159,8 @@ def finite_difference_functions(
     ----------
     dxdt : callable
         The compiled right-hand side, called from the returned functions.
+    n_states : int
+        The loop bounds, fixed at compile time (``y`` may be longer).
     precision : numpy.float32 or numpy.float64
         Sets ``eps``; every constant has this type, so float32 code stays
         float32.
@@ -170,11 +177,11 @@ def finite_difference_functions(
     its derivatives (about 1e-8 in float64, 3e-4 in float32), larger where
     ``f`` changes much on the scale of ``h``.
     """
+    n = n_states
     sqrt_eps = precision(np.sqrt(np.finfo(precision).eps))
     zero, one = precision(0), precision(1)
 
     def jvp(t, y, p, v, out, work):
-        n = y.shape[0]
         y_size = zero
         v_size = zero
         for j in range(n):
@@ -195,7 +202,6 @@ def finite_difference_functions(
             out[i] = (out[i] - f0[i]) / h
 
     def jacobian(t, y, p, out, work):
-        n = y.shape[0]
         f0 = work[:n]
         shifted = work[n : 2 * n]
         dxdt(t, y, p, f0)
@@ -216,7 +222,6 @@ def finite_difference_functions(
                 out[i * n + j], out[j * n + i] = out[j * n + i], out[i * n + j]
 
     def time_derivative(t, y, p, out, work):
-        n = y.shape[0]
         f0 = work[:n]
         dxdt(t, y, p, f0)
         shifted = t + sqrt_eps * max(one, abs(t))
@@ -227,13 +232,3 @@ def finite_difference_functions(
 
     return DerivativeFunctions(jvp, jacobian, time_derivative)
 
-
-def derivative_functions(
-    fallback: DerivativeFunctions,
-    supplied: Sequence[Callable | None],
-    decorator: Callable[[Callable], Callable],
-) -> DerivativeFunctions:
-    """Compile the ``supplied`` functions, and ``fallback``'s where one is None."""
-    return DerivativeFunctions(
-        *(decorator(fallback if user is None else user) for user, fallback in zip(supplied, fallback))
-    )

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import attrs
+import numpy as np
 
 from batchode.factory import CUDAFactory
+from batchode.systems.codegen import DeviceFunctions
+from batchode.systems.derivatives import DerivativeFunctions
 from batchode.systems.system import ODESystem
 
 
@@ -15,12 +21,33 @@ class SystemSettings:
     system: ODESystem = attrs.field(validator=attrs.validators.instance_of(ODESystem))
 
 
-class SystemFactory(CUDAFactory):
-    """Compiles ``dxdt(t, y, p, dydt)`` and ``observables(t, y, p, out)``.
+@attrs.frozen
+class SystemFunctions:
+    """What :class:`SystemFactory` builds: dxdt and observables, derivatives on first use.
 
-    The system's ``cache_key`` (generated source, or the Python function's
-    identity and source) is part of the factory's hash, so two systems that
-    compile to different code never share a build.
+    Generating derivatives can take SymPy a while, and solvers that never
+    ask for them should not pay for it.
+    """
+
+    system: ODESystem
+    decorator: Callable
+    precision: type[np.floating]
+    functions: DeviceFunctions
+
+    @functools.cached_property
+    def derivatives(self) -> DerivativeFunctions:
+        return self.system.make_derivative_functions(
+            self.decorator, self.precision, dxdt=self.functions.dxdt
+        )
+
+
+class SystemFactory(CUDAFactory):
+    """Compiles ``dxdt(t, y, p, dydt)``, ``observables(t, y, p, out)`` and derivatives.
+
+    The system's ``cache_key`` (generated source and symbolic derivatives,
+    or the Python functions' identities and sources) is part of the
+    factory's hash, so two systems that compile to different code never
+    share a build.
     """
 
     Settings = SystemSettings
@@ -39,16 +66,32 @@ class SystemFactory(CUDAFactory):
     def hash_extras(self) -> tuple:
         return (self.system.cache_key,)
 
-    def build(self):
-        functions = self.system.make_device_functions(self.backend.device_function, self.precision.type)
-        return functions
+    def build(self) -> SystemFunctions:
+        decorator, precision = self.backend.device_function, self.precision.type
+        functions = self.system.make_device_functions(decorator, precision)
+        return SystemFunctions(self.system, decorator, precision, functions)
 
     @property
     def device_function(self):
         """``dxdt(t, y, p, dydt)``."""
-        return self.built.dxdt
+        return self.built.functions.dxdt
 
     @property
     def observables_function(self):
         """``observables(t, y, p, out)`` (a no-op when the system has none)."""
-        return self.built.observables
+        return self.built.functions.observables
+
+    @property
+    def jvp_function(self):
+        """``jvp(t, y, p, v, out, work)``: ``out = (df/dy) v``; ``work`` has ``2 n`` entries."""
+        return self.built.derivatives.jvp
+
+    @property
+    def jacobian_function(self):
+        """``jacobian(t, y, p, out, work)``: ``out[i*n + j] = df_i/dy_j``."""
+        return self.built.derivatives.jacobian
+
+    @property
+    def time_derivative_function(self):
+        """``time_derivative(t, y, p, out, work)``: ``out = df/dt`` (partial)."""
+        return self.built.derivatives.time_derivative

@@ -55,3 +55,21 @@ def van_der_pol() -> ODESystem:
         parameters={"mu": 1.0},
         initial_state={"x": 2.0, "v": 0.0},
     )
+
+
+def robertson() -> ODESystem:
+    """Return Robertson's chemical kinetics, a classic stiff test problem.
+
+    States ``y1, y2, y3`` (concentrations, summing to 1); parameters
+    ``k1=0.04, k2=3e7, k3=1e4``; initial state ``(1, 0, 0)``.  The rates
+    differ by nine orders of magnitude, so explicit methods need tiny steps.
+    """
+    return ODESystem.from_equations(
+        """
+        dy1 = -k1*y1 + k3*y2*y3
+        dy2 = k1*y1 - k3*y2*y3 - k2*y2**2
+        dy3 = k2*y2**2
+        """,
+        parameters={"k1": 0.04, "k2": 3e7, "k3": 1e4},
+        initial_state={"y1": 1.0, "y2": 0.0, "y3": 0.0},
+    )

@@ -2,8 +2,9 @@
 
 :class:`SymbolicModel` keeps the SymPy expressions of the derivatives and
 observables, written in terms of time, states, parameters and constants only
-(observables are substituted in).  Code generation reads it, and Jacobians for
-implicit solvers can later be derived from :attr:`SymbolicModel.derivatives`.
+(observables are substituted in).  Code generation reads it, and
+:mod:`batchode.systems.derivatives` differentiates
+:attr:`SymbolicModel.derivatives` for implicit solvers.
 """
 
 import graphlib

@@ -1,5 +1,6 @@
 """The user-facing description of an ODE system: :class:`ODESystem`."""
 
+import functools
 import hashlib
 import inspect
 import math
@@ -7,8 +8,14 @@ from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 import numpy as np
+import sympy
 
 from batchode.systems.codegen import DeviceFunctions, compile_source, generate_source
+from batchode.systems.derivatives import (
+    DerivativeFunctions,
+    finite_difference_functions,
+    generate_derivative_source,
+)
 from batchode.systems.model import SymbolicModel, build_model, check_name
 from batchode.systems.parsing import parse_equations
 
@@ -28,8 +35,11 @@ class ODESystem:
         (constants are baked into the generated code and have no array).
     cache_key : str
         Changes whenever the compiled code would change: a hash of the
-        generated source for equations; module, qualified name and a hash of
-        the source (or bytecode) for a Python function.
+        generated source and of the exact symbolic derivatives (from which
+        :attr:`derivative_source` is generated) for equations; module,
+        qualified name and a hash of the source (or bytecode) of each
+        function for a Python function, with ``finite-difference`` for each
+        derivative it was not given.
     generated_source : str or None
         The Python source compiled for an equation system (see
         :meth:`from_equations`); None for a Python function.
@@ -38,6 +48,9 @@ class ODESystem:
         a Python function.
     rhs_function : callable or None
         The user's function for :meth:`from_function`; None for equations.
+    user_jvp, user_jacobian, user_time_derivative : callable or None
+        The derivative functions given to :meth:`from_function`; None for
+        equations and for those left to finite differences.
     """
 
     state_names: tuple[str, ...]
@@ -52,6 +65,9 @@ class ODESystem:
     generated_source: str | None
     symbolic: SymbolicModel | None = attrs.field(eq=False)
     rhs_function: Callable | None
+    user_jvp: Callable | None = None
+    user_jacobian: Callable | None = None
+    user_time_derivative: Callable | None = None
 
     @classmethod
     def from_equations(
@@ -110,6 +126,12 @@ class ODESystem:
         ``min``/``max`` behave like Python's with NaN arguments (a NaN may be
         dropped), and ``floor``/``ceil`` go through a 64-bit integer on the
         CPU, so they are only exact for ``|x| < 2**63``.
+
+        The derivatives for implicit solvers
+        (:meth:`make_derivative_functions`) are exact, differentiated by
+        SymPy branch-wise (see
+        :func:`~batchode.systems.derivatives.generate_derivative_source`)
+        when first asked for.
         """
         parameter_names, parameter_defaults = _names_and_defaults(parameters, "parameter")
         state_names, initial_values = (
@@ -118,6 +140,10 @@ class ODESystem:
         constants = {} if constants is None else dict(constants)
         model = build_model(parse_equations(equations), state_names, parameter_names, constants)
         source = generate_source(model)
+        # The derivatives are generated on demand from the exact expressions,
+        # which the printed source does not pin down to the last bit (a
+        # rational 1/3 and the float 0.333... print alike).
+        key = hashlib.sha256((source + sympy.srepr(model.derivatives)).encode()).hexdigest()
         return cls(
             state_names=tuple(s.name for s in model.states),
             parameter_names=parameter_names,
@@ -125,7 +151,7 @@ class ODESystem:
             constant_names=tuple(constants),
             parameter_defaults=parameter_defaults,
             initial_state=initial_values or (None,) * len(model.states),
-            cache_key=f"equations:{hashlib.sha256(source.encode()).hexdigest()}",
+            cache_key=f"equations:{key}",
             generated_source=source,
             symbolic=model,
             rhs_function=None,
@@ -138,6 +164,10 @@ class ODESystem:
         state_names: Sequence[str],
         parameters: Sequence[str] | Mapping[str, float] = (),
         initial_state: Sequence[float] | Mapping[str, float] | None = None,
+        *,
+        jvp: Callable | None = None,
+        jacobian: Callable | None = None,
+        time_derivative: Callable | None = None,
     ) -> "ODESystem":
         """Define a system by a numba-compilable Python function.
 
@@ -152,6 +182,14 @@ class ODESystem:
             As for :meth:`from_equations`.
         initial_state : sequence of float or Mapping[str, float], optional
             Default initial values, in state order or by name.
+        jvp, jacobian, time_derivative : callable, optional
+            Derivatives for implicit solvers, compilable like ``rhs``, with
+            the signatures of :class:`DerivativeFunctions`, ``work`` included
+            (they may ignore it): ``jvp(t, y, p, v, out, work)``,
+            ``jacobian(t, y, p, out, work)`` (row-major),
+            ``time_derivative(t, y, p, out, work)``.  Each one left out is
+            approximated by finite differences of ``rhs``, accurate to about
+            ``sqrt(eps)`` relative (see :meth:`make_derivative_functions`).
 
         Returns
         -------
@@ -160,13 +198,15 @@ class ODESystem:
         Notes
         -----
         Such systems have no observables and no symbolic form (so no
-        generated Jacobian).  :attr:`cache_key` hashes the function's source
+        generated Jacobian).  :attr:`cache_key` hashes the functions' source
         (bytecode if the source is unavailable) but not the values of the
-        globals or closure variables it reads.
+        globals or closure variables they read.
         """
-        function = getattr(rhs, "py_func", rhs)
-        if not callable(function):
-            raise TypeError(f"rhs must be a function, got {rhs!r}")
+        function = _python_function(rhs, "rhs")
+        given = {"jvp": jvp, "jacobian": jacobian, "time_derivative": time_derivative}
+        derivatives = {
+            name: None if f is None else _python_function(f, name) for name, f in given.items()
+        }
         if isinstance(state_names, str) or not isinstance(state_names, Sequence):
             raise TypeError("state_names must be a sequence of names")
         states = tuple(check_name(name, "state") for name in state_names)
@@ -179,10 +219,19 @@ class ODESystem:
             constant_names=(),
             parameter_defaults=parameter_defaults,
             initial_state=_initial_values(initial_state, states),
-            cache_key=_function_key(function),
+            cache_key=";".join(
+                [_function_key(function)]
+                + [
+                    f"{name}={'finite-difference' if f is None else _function_key(f)}"
+                    for name, f in derivatives.items()
+                ]
+            ),
             generated_source=None,
             symbolic=None,
             rhs_function=function,
+            user_jvp=derivatives["jvp"],
+            user_jacobian=derivatives["jacobian"],
+            user_time_derivative=derivatives["time_derivative"],
         )
 
     @property
@@ -237,6 +286,65 @@ class ODESystem:
             return compile_source(self.generated_source, precision, decorator)
         return DeviceFunctions(decorator(self.rhs_function), decorator(_no_observables))
 
+    @functools.cached_property
+    def derivative_source(self) -> str | None:
+        """The Python source of the derivative functions of an equation system.
+
+        Generated on first use (see :meth:`make_derivative_functions`); None
+        for a Python function.
+        """
+        if self.symbolic is None:
+            return None
+        return generate_derivative_source(self.symbolic)
+
+    def make_derivative_functions(
+        self,
+        decorator: Callable[[Callable], Callable],
+        precision: type[np.floating],
+        dxdt: Callable | None = None,
+    ) -> DerivativeFunctions:
+        """Compile the derivatives of the right-hand side, for implicit solvers.
+
+        Parameters
+        ----------
+        decorator : callable
+            As for :meth:`make_device_functions`.
+        precision : numpy.float32 or numpy.float64
+        dxdt : callable, optional
+            The right-hand side already compiled with ``decorator`` (by
+            :meth:`make_device_functions`), which finite differences call;
+            compiled anew if omitted.  Unused by equation systems.
+
+        Returns
+        -------
+        DerivativeFunctions
+            ``jvp(t, y, p, v, out, work)``, ``jacobian(t, y, p, out, work)``
+            and ``time_derivative(t, y, p, out, work)``, with ``work`` scratch
+            of ``2 * n_states`` entries.
+
+        Notes
+        -----
+        Equation systems get exact derivatives, generated by SymPy
+        (:attr:`derivative_source`).  A Python-function system uses the
+        functions given to :meth:`from_function` and forward differences
+        for the others, each step scaled by ``sqrt(eps)``: ``jvp`` from one
+        extra call to ``dxdt``, ``jacobian`` from ``n_states`` (one per
+        column), ``time_derivative`` from one.  Their error is about
+        ``sqrt(eps)`` relative (1e-8 in float64, 3e-4 in float32), enough
+        for Newton iterations but not for a Jacobian that must be exact; see
+        :func:`~batchode.systems.derivatives.finite_difference_functions`.
+        """
+        precision = _check_precision(precision)
+        if self.derivative_source is not None:
+            return compile_source(self.derivative_source, precision, decorator, DerivativeFunctions)
+        if dxdt is None:
+            dxdt = decorator(self.rhs_function)
+        supplied = (self.user_jvp, self.user_jacobian, self.user_time_derivative)
+        fallback = finite_difference_functions(dxdt, self.n_states, precision)
+        return DerivativeFunctions(
+            *(decorator(f if user is None else user) for user, f in zip(supplied, fallback))
+        )
+
     def __repr__(self) -> str:
         parts = [f"states={self.state_names}", f"parameters={self.parameter_names}"]
         if self.observable_names:
@@ -285,6 +393,14 @@ def _initial_values(
     if len(values) != len(states):
         raise ValueError(f"initial_state has {len(values)} values for {len(states)} states")
     return tuple(_optional_float(v) for v in values)
+
+
+def _python_function(function: Callable, what: str) -> Callable:
+    """The Python function of ``function``, unwrapping a numba dispatcher."""
+    function = getattr(function, "py_func", function)
+    if not callable(function):
+        raise TypeError(f"{what} must be a function, got {function!r}")
+    return function
 
 
 def _check_distinct(names: Sequence[str]) -> None:

@@ -1,13 +1,26 @@
-"""Explicit Runge-Kutta Butcher tableaus and their registry.
+"""Runge-Kutta and Rosenbrock tableaus and their registry.
 
-Every tableau is a frozen, validated :class:`ButcherTableau`; the set of
-registered methods is the fixed tuple :data:`ALL_TABLEAUS` built from
-the per-source modules, so importing this package never mutates global
-state and the registry cannot change at run time.
+Every method is a frozen, validated data object: a
+:class:`ButcherTableau` (explicit, diagonally implicit or fully implicit
+Runge-Kutta, told apart by :attr:`ButcherTableau.family`) or a
+:class:`RosenbrockTableau`.  The registered methods are fixed tuples
+built from the per-source modules, so importing this package never
+mutates global state and the registry cannot change at run time.
+
+* :data:`ALL_TABLEAUS` (also :data:`ERK_TABLEAUS`) - the explicit
+  tableaus; :func:`available_tableaus` lists their names.  These are the
+  methods the explicit engine runs, and the tuple keeps that meaning.
+* :data:`DIRK_TABLEAUS`, :data:`FIRK_TABLEAUS`,
+  :data:`ROSENBROCK_TABLEAUS` - the other families.
+* :data:`ALL_METHODS` - all of them; :func:`available_methods` lists
+  their names, optionally for one family.
+* :func:`get_tableau` resolves a name or alias of any family.
 
 >>> from batchode.algorithms.tableaus import get_tableau
 >>> get_tableau("DOPRI5").name
 'dormand-prince-54'
+>>> get_tableau("RadauIIA5").family
+'firk'
 """
 
 from __future__ import annotations
@@ -16,23 +29,54 @@ import difflib
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from batchode.algorithms.tableaus.alexander import L_STABLE_DIRK_3, SDIRK_2_2
 from batchode.algorithms.tableaus.bogacki_shampine import BOGACKI_SHAMPINE_32
 from batchode.algorithms.tableaus.butcher import ButcherTableau
 from batchode.algorithms.tableaus.cash_karp import CASH_KARP_54
 from batchode.algorithms.tableaus.classical import CLASSICAL_RK4, EULER, HEUN_21, RALSTON_33
 from batchode.algorithms.tableaus.dormand_prince import DORMAND_PRINCE_54, DORMAND_PRINCE_853
 from batchode.algorithms.tableaus.fehlberg import FEHLBERG_45
+from batchode.algorithms.tableaus.gauss_legendre import GAUSS_LEGENDRE_4, GAUSS_LEGENDRE_6
+from batchode.algorithms.tableaus.hairer_wanner_sdirk import L_STABLE_SDIRK_4
+from batchode.algorithms.tableaus.implicit_classical import (
+    BACKWARDS_EULER,
+    CRANK_NICOLSON,
+    IMPLICIT_MIDPOINT,
+    TRAPEZOIDAL_DIRK,
+)
+from batchode.algorithms.tableaus.kvaerno import KVAERNO3, KVAERNO5
+from batchode.algorithms.tableaus.lang_verwer import ROS3P
+from batchode.algorithms.tableaus.radau import RADAU_IIA_3, RADAU_IIA_5
+from batchode.algorithms.tableaus.rodas_hairer_wanner import RODAS4
+from batchode.algorithms.tableaus.rodas_steinebach import RODAS3P, RODAS5P
+from batchode.algorithms.tableaus.rosenbrock import RosenbrockTableau
+from batchode.algorithms.tableaus.shampine_reichelt import ROSENBROCK23
 from batchode.algorithms.tableaus.tsitouras import TSIT5
 from batchode.algorithms.tableaus.verner import VERN7
 
 __all__ = [
+    "ALL_METHODS",
     "ALL_TABLEAUS",
+    "DIRK_TABLEAUS",
+    "ERK_TABLEAUS",
+    "FAMILIES",
+    "FIRK_TABLEAUS",
+    "ROSENBROCK_TABLEAUS",
     "ButcherTableau",
+    "Method",
+    "RosenbrockTableau",
+    "available_methods",
     "available_tableaus",
     "get_tableau",
 ]
 
-#: Every registered tableau.
+#: A registered method of any family.
+Method = ButcherTableau | RosenbrockTableau
+
+#: The method families, in registry order (the values of ``.family``).
+FAMILIES: tuple[str, ...] = ("erk", "dirk", "firk", "rosenbrock")
+
+#: Every registered explicit tableau (the explicit engine's methods).
 ALL_TABLEAUS: tuple[ButcherTableau, ...] = (
     EULER,
     HEUN_21,
@@ -47,14 +91,52 @@ ALL_TABLEAUS: tuple[ButcherTableau, ...] = (
     VERN7,
 )
 
+#: The explicit tableaus (the same tuple as :data:`ALL_TABLEAUS`).
+ERK_TABLEAUS: tuple[ButcherTableau, ...] = ALL_TABLEAUS
+
+#: Diagonally implicit tableaus (SDIRK, ESDIRK and one-stage methods).
+DIRK_TABLEAUS: tuple[ButcherTableau, ...] = (
+    BACKWARDS_EULER,
+    IMPLICIT_MIDPOINT,
+    CRANK_NICOLSON,
+    TRAPEZOIDAL_DIRK,
+    SDIRK_2_2,
+    L_STABLE_DIRK_3,
+    L_STABLE_SDIRK_4,
+    KVAERNO3,
+    KVAERNO5,
+)
+
+#: Fully implicit (collocation) tableaus.
+FIRK_TABLEAUS: tuple[ButcherTableau, ...] = (
+    RADAU_IIA_3,
+    RADAU_IIA_5,
+    GAUSS_LEGENDRE_4,
+    GAUSS_LEGENDRE_6,
+)
+
+#: Rosenbrock(-W) tableaus.
+ROSENBROCK_TABLEAUS: tuple[RosenbrockTableau, ...] = (
+    ROSENBROCK23,
+    ROS3P,
+    RODAS3P,
+    RODAS4,
+    RODAS5P,
+)
+
+#: Every registered method, all families.
+ALL_METHODS: tuple[Method, ...] = (
+    ERK_TABLEAUS + DIRK_TABLEAUS + FIRK_TABLEAUS + ROSENBROCK_TABLEAUS
+)
+
 
 def _normalise(name: str) -> str:
     """Lookup key: case-insensitive, with ``_`` and ``-`` treated alike."""
     return name.strip().lower().replace("_", "-")
 
 
-def _build_index(tableaus: tuple[ButcherTableau, ...]) -> Mapping[str, ButcherTableau]:
-    index: dict[str, ButcherTableau] = {}
+def _build_index(tableaus: tuple[Method, ...]) -> Mapping[str, Method]:
+    index: dict[str, Method] = {}
     for tableau in tableaus:
         for key in map(_normalise, (tableau.name, *tableau.aliases)):
             if key in index and index[key] is not tableau:
@@ -67,33 +149,59 @@ def _build_index(tableaus: tuple[ButcherTableau, ...]) -> Mapping[str, ButcherTa
     return MappingProxyType(index)
 
 
-_INDEX = _build_index(ALL_TABLEAUS)
+_INDEX = _build_index(ALL_METHODS)
 
 
 def available_tableaus() -> tuple[str, ...]:
-    """Canonical names of all registered tableaus, sorted.
+    """Canonical names of the registered explicit tableaus, sorted.
 
     Returns
     -------
     tuple of str
+        The names in :data:`ALL_TABLEAUS`; see :func:`available_methods`
+        for the implicit and Rosenbrock families.
     """
     return tuple(sorted(t.name for t in ALL_TABLEAUS))
 
 
-def get_tableau(name_or_tableau: str | ButcherTableau) -> ButcherTableau:
-    """Look up a tableau by name or alias.
+def available_methods(family: str | None = None) -> tuple[str, ...]:
+    """Canonical names of the registered methods, sorted.
 
     Parameters
     ----------
-    name_or_tableau : str or ButcherTableau
-        A registered name or alias, matched case-insensitively with
-        ``_`` and ``-`` treated alike (``"Dormand_Prince_54"``,
-        ``"dopri5"``); a :class:`ButcherTableau` is returned unchanged,
-        so user-defined tableaus need no registration.
+    family : str, optional
+        One of :data:`FAMILIES` (``"erk"``, ``"dirk"``, ``"firk"``,
+        ``"rosenbrock"``) to list only that family; all by default.
 
     Returns
     -------
-    ButcherTableau
+    tuple of str
+
+    Raises
+    ------
+    ValueError
+        If ``family`` is not one of :data:`FAMILIES`.
+    """
+    if family is not None and family not in FAMILIES:
+        raise ValueError(f"unknown method family {family!r}; expected one of {FAMILIES}")
+    return tuple(sorted(t.name for t in ALL_METHODS if family in (None, t.family)))
+
+
+def get_tableau(name_or_tableau: str | Method) -> Method:
+    """Look up a method of any family by name or alias.
+
+    Parameters
+    ----------
+    name_or_tableau : str, ButcherTableau or RosenbrockTableau
+        A registered name or alias, matched case-insensitively with
+        ``_`` and ``-`` treated alike (``"Dormand_Prince_54"``,
+        ``"dopri5"``, ``"radau-iia-5"``); a tableau object is returned
+        unchanged, so user-defined tableaus need no registration.
+
+    Returns
+    -------
+    ButcherTableau or RosenbrockTableau
+        Use ``.family`` to tell the kinds apart.
 
     Raises
     ------
@@ -102,11 +210,12 @@ def get_tableau(name_or_tableau: str | ButcherTableau) -> ButcherTableau:
     TypeError
         If the argument is neither a string nor a tableau.
     """
-    if isinstance(name_or_tableau, ButcherTableau):
+    if isinstance(name_or_tableau, (ButcherTableau, RosenbrockTableau)):
         return name_or_tableau
     if not isinstance(name_or_tableau, str):
         raise TypeError(
-            f"expected a tableau name or a ButcherTableau, got {type(name_or_tableau).__name__}"
+            "expected a method name, a ButcherTableau or a RosenbrockTableau, "
+            f"got {type(name_or_tableau).__name__}"
         )
     key = _normalise(name_or_tableau)
     if key in _INDEX:
@@ -117,6 +226,7 @@ def get_tableau(name_or_tableau: str | ButcherTableau) -> ButcherTableau:
     ]
     hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
     raise ValueError(
-        f"unknown Butcher tableau {name_or_tableau!r}.{hint} "
-        "See batchode.algorithms.tableaus.available_tableaus() for all names."
+        f"unknown method or tableau {name_or_tableau!r}.{hint} "
+        "See batchode.algorithms.tableaus.available_methods() for all names "
+        "(available_tableaus() for the explicit ones)."
     )

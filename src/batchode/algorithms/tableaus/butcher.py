@@ -225,6 +225,22 @@ class ButcherTableau:
         return any(x != 0.0 for i, row in enumerate(self.a) for x in row[i + 1 :])
 
     @property
+    def family(self) -> str:
+        """Which kind of engine the tableau needs: ``"erk"``, ``"dirk"`` or ``"firk"``.
+
+        ``"erk"`` for an explicit tableau; ``"dirk"`` for a lower
+        triangular ``a`` with a nonzero diagonal entry (SDIRK, ESDIRK, and
+        one-stage methods such as backward Euler and the implicit
+        midpoint rule), solved one stage at a time; ``"firk"`` when ``a``
+        has a nonzero entry above the diagonal, so all stages are coupled.
+        (:class:`~batchode.algorithms.tableaus.rosenbrock.RosenbrockTableau`
+        reports ``"rosenbrock"``.)
+        """
+        if self.is_explicit:
+            return "erk"
+        return "firk" if self.is_fully_implicit else "dirk"
+
+    @property
     def first_stage_explicit(self) -> bool:
         """True if the first row of ``a`` is zero (stage 1 needs no solve)."""
         return all(x == 0.0 for x in self.a[0])

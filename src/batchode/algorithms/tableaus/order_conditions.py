@@ -21,6 +21,18 @@ Equations*, 3rd ed., Wiley, 2016, Chapter 3 (Sections 300-315); E.
 Hairer, S. P. Norsett, G. Wanner, *Solving Ordinary Differential
 Equations I*, 2nd ed., Springer, 1993, Section II.2.
 
+Rosenbrock methods (:class:`~batchode.algorithms.tableaus.rosenbrock.
+RosenbrockTableau`) with the exact Jacobian satisfy the same conditions
+``Phi(t) = 1/gamma(t)`` with a modified elementary weight (Hairer and
+Wanner, *Solving Ordinary Differential Equations II*, 2nd ed., 1996,
+Section IV.7, Table 7.1): a vertex with a single child
+contributes ``B g(child)`` with ``B = alpha + Gamma`` (the Jacobian
+term acts on the full ``Gamma``, diagonal included), a vertex with two
+or more children contributes ``prod_k (alpha g(child_k))`` (only the
+``f``-argument shift ``alpha`` enters the higher derivatives of ``f``).
+Written with the strictly lower ``beta_ij = alpha_ij + gamma_ij`` this is
+HW's table (e.g. ``sum b_j beta_jk = 1/2 - gamma`` at order 2).
+
 Evaluation is in float64, so residuals of an exact method are of the
 order of the rounding in its coefficients (about 1e-16 times their
 magnitude), not zero.
@@ -34,6 +46,7 @@ from functools import lru_cache
 import numpy as np
 
 from batchode.algorithms.tableaus.butcher import ButcherTableau
+from batchode.algorithms.tableaus.rosenbrock import RosenbrockTableau
 
 __all__ = [
     "ORDER_TOL",
@@ -41,6 +54,8 @@ __all__ = [
     "observed_algebraic_order",
     "order_condition_residuals",
     "rooted_trees",
+    "rosenbrock_order_condition_residuals",
+    "stage_order",
     "tree_order",
 ]
 
@@ -152,8 +167,62 @@ def order_condition_residuals(
     return np.array([max(_residuals(*arrays, k, cache)) for k in range(1, p + 1)])
 
 
+def _rosenbrock_stage_vector(
+    tree: Tree, alpha: np.ndarray, beta: np.ndarray, cache: dict
+) -> np.ndarray:
+    """Rosenbrock ``g(t)``: ``beta`` on single-child vertices, ``alpha`` on branchings."""
+    if tree in cache:
+        return cache[tree]
+    if tree == ():
+        g = np.ones(alpha.shape[0])
+    elif len(tree) == 1:
+        g = beta @ _rosenbrock_stage_vector(tree[0], alpha, beta, cache)
+    else:
+        g = np.ones(alpha.shape[0])
+        for child in tree:
+            g = g * (alpha @ _rosenbrock_stage_vector(child, alpha, beta, cache))
+    cache[tree] = g
+    return g
+
+
+def _rosenbrock_residuals(
+    alpha: np.ndarray, beta: np.ndarray, b: np.ndarray, k: int, cache: dict
+) -> Iterator[float]:
+    for t in rooted_trees(k):
+        yield abs(b @ _rosenbrock_stage_vector(t, alpha, beta, cache) - 1.0 / density(t))
+
+
+def rosenbrock_order_condition_residuals(
+    alpha: Sequence[Sequence[float]],
+    gamma: Sequence[Sequence[float]],
+    b: Sequence[float],
+    p: int,
+) -> np.ndarray:
+    """Largest Rosenbrock order-condition residual for each order ``1..p``.
+
+    Parameters
+    ----------
+    alpha, gamma : array_like
+        The ``s x s`` matrices of the standard form (``gamma`` with its
+        diagonal).
+    b : array_like
+        Weights.
+    p : int
+        Highest order to check.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(p,)``; entry ``k - 1`` is ``max |Phi(t) - 1/gamma(t)|``
+        over the trees with ``k`` vertices, for the exact Jacobian.
+    """
+    al, ga, w = (np.asarray(x, dtype=np.float64) for x in (alpha, gamma, b))
+    cache: dict = {}
+    return np.array([max(_rosenbrock_residuals(al, al + ga, w, k, cache)) for k in range(1, p + 1)])
+
+
 def observed_algebraic_order(
-    tableau: ButcherTableau,
+    tableau: ButcherTableau | RosenbrockTableau,
     tol: float = ORDER_TOL,
     *,
     embedded: bool = False,
@@ -163,8 +232,9 @@ def observed_algebraic_order(
 
     Parameters
     ----------
-    tableau : ButcherTableau
-        The method.
+    tableau : ButcherTableau or RosenbrockTableau
+        The method (a Rosenbrock tableau is checked with the Rosenbrock
+        conditions for the exact Jacobian).
     tol : float, optional
         Absolute tolerance on each residual ``|Phi(t) - 1/gamma(t)|``.
     embedded : bool, optional
@@ -179,12 +249,47 @@ def observed_algebraic_order(
     """
     weights = tableau.b_hat if embedded else tableau.b
     if weights is None:
-        raise ValueError(f"Butcher tableau {tableau.name!r} has no embedded weights b_hat")
-    arrays = [np.asarray(x, dtype=np.float64) for x in (tableau.a, weights, tableau.c)]
+        raise ValueError(f"tableau {tableau.name!r} has no embedded weights b_hat")
     cache: dict = {}
+    if isinstance(tableau, RosenbrockTableau):
+        al, ga, w = (
+            np.asarray(x, dtype=np.float64) for x in (tableau.alpha, tableau.gamma, weights)
+        )
+        residuals = lambda k: _rosenbrock_residuals(al, al + ga, w, k, cache)  # noqa: E731
+    else:
+        arrays = [np.asarray(x, dtype=np.float64) for x in (tableau.a, weights, tableau.c)]
+        residuals = lambda k: _residuals(*arrays, k, cache)  # noqa: E731
     for k in range(1, max_order + 1):
         # Stops at the first violated condition, so high orders are only
         # visited when every lower one holds.
-        if any(r > tol for r in _residuals(*arrays, k, cache)):
+        if any(r > tol for r in residuals(k)):
+            return k - 1
+    return max_order
+
+
+def stage_order(tableau: ButcherTableau, tol: float = ORDER_TOL, *, max_order: int = 10) -> int:
+    """Largest ``q`` with the simplifying condition ``C(q)``.
+
+    ``C(q)``: ``sum_j a_ij c_j**(k-1) = c_i**k / k`` for every stage ``i``
+    and ``k = 1..q`` (each stage value is itself accurate to order ``q``;
+    Hairer and Wanner II, Section IV.5).  ``C(1)`` is the row-sum
+    condition, so every tableau has ``q >= 1``.
+
+    Parameters
+    ----------
+    tableau : ButcherTableau
+    tol : float, optional
+        Absolute tolerance on each residual.
+    max_order : int, optional
+        Stop searching here.
+
+    Returns
+    -------
+    int
+    """
+    a = np.asarray(tableau.a, dtype=np.float64)
+    c = np.asarray(tableau.c, dtype=np.float64)
+    for k in range(1, max_order + 1):
+        if np.max(np.abs(a @ c ** (k - 1) - c**k / k)) > tol:
             return k - 1
     return max_order

@@ -1,0 +1,65 @@
+"""What every Runge-Kutta step factory shares: settings, the system child, order."""
+
+from __future__ import annotations
+
+import attrs
+
+from batchode.algorithms.tableaus import ButcherTableau, get_tableau
+from batchode.factory import CUDAFactory
+
+
+@attrs.frozen
+class RungeKuttaSettings:
+    """Settings of a Runge-Kutta step.
+
+    Attributes
+    ----------
+    tableau : ButcherTableau
+        The method; each engine accepts one family (see ``accepts``).
+    n_states : int
+        System size.
+    compute_error : bool
+        Whether to form the embedded error estimate (False for fixed steps).
+    """
+
+    tableau: ButcherTableau = attrs.field(converter=get_tableau)
+    n_states: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    compute_error: bool = True
+
+    #: (predicate on the tableau, what the engine needs) - set by subclasses
+    accepts = (staticmethod(lambda tableau: True), "any tableau")
+
+    def __attrs_post_init__(self):
+        accepts, needs = self.accepts
+        if not accepts(self.tableau):
+            raise ValueError(f"tableau {self.tableau.name!r} is not {needs}")
+        if self.compute_error and not self.tableau.has_error_estimate:
+            raise ValueError(
+                f"method {self.tableau.name!r} has no embedded error estimate, so it cannot adapt its "
+                "step; use step_controller='fixed' or a method with an embedded pair"
+            )
+
+
+class RungeKuttaStep(CUDAFactory):
+    """Base of the step factories: adopts the system as child ``system``."""
+
+    def __init__(self, system_factory, **kwargs):
+        super().__init__(precision=system_factory.precision, backend=system_factory.backend.name, **kwargs)
+        if self.settings.n_states != system_factory.n_states:
+            raise ValueError(
+                f"{type(self).__name__}: n_states={self.settings.n_states} but the system has "
+                f"{system_factory.n_states}"
+            )
+        self.add_child("system", system_factory)
+
+    @property
+    def tableau(self) -> ButcherTableau:
+        return self.settings.tableau
+
+    @property
+    def order(self) -> int:
+        return self.tableau.order
+
+    def generated_source(self) -> str:
+        """The step's generated Python source (for inspection)."""
+        return "\n".join(self._source().lines) + "\n"

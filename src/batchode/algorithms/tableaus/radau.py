@@ -1,0 +1,117 @@
+"""Radau IIA collocation methods ``radau_iia_3`` and ``radau_iia_5``.
+
+B. L. Ehle, "On Pade approximations to the exponential function and
+A-stable methods for the numerical solution of initial value problems",
+Research Report CSRR 2010, University of Waterloo (1969); tabulated in
+E. Hairer and G. Wanner, *Solving Ordinary Differential Equations II*,
+2nd ed., Springer (1996), Section IV.5 (Radau IIA methods of orders 3
+and 5).  The ``s``-stage method collocates at
+the Radau points (``c_s = 1``); it has order ``2s - 1``, stage order
+``s``, is fully implicit, stiffly accurate (the last row of ``a`` is
+``b``), A- and L-stable.
+
+``radau_iia_3``
+    Two stages, order 3: ``c = (1/3, 1)``,
+    ``a = [[5/12, -1/12], [3/4, 1/4]]``, ``b = (3/4, 1/4)`` (exact).
+    ``b_hat`` is None: there is no embedded formula within the two
+    stages.  (DifferentialEquations.jl's ``RadauIIA3`` tableau carries
+    its own error-estimate constants ``e1 = 1/4, e2 = -1/4``; they are
+    not stored here.)
+
+``radau_iia_5``
+    Three stages, order 5, with ``sqrt(6)`` in the coefficients::
+
+        c1 = (4 - sqrt6)/10, c2 = (4 + sqrt6)/10, c3 = 1
+        a11 = (88 - 7 sqrt6)/360     a12 = (296 - 169 sqrt6)/1800  a13 = (-2 + 3 sqrt6)/225
+        a21 = (296 + 169 sqrt6)/1800 a22 = (88 + 7 sqrt6)/360      a23 = (-2 - 3 sqrt6)/225
+        a31 = (16 - sqrt6)/36        a32 = (16 + sqrt6)/36         a33 = 1/9
+
+    given to 34 significant digits (computed with sympy).
+
+    Error estimate (RADAU5).  No embedded formula exists within the three
+    stages, so ``b_hat`` is None; Hairer and Wanner's code ``radau5.f``
+    (HW II, Section IV.8, eqs. (8.19)-(8.20)), and
+    DifferentialEquations.jl's ``RadauIIA5`` after it, add the explicit
+    stage ``f(t0, y0)`` with weight ``gamma0`` (the real eigenvalue of
+    ``a``) to get an order-3 solution ``y1_hat`` and filter the
+    difference::
+
+        y1_hat - y1 = gamma0 * (h f(t0, y0) + sum_i e_i z_i),
+        err = (I - h gamma0 J)^-1 (y1_hat - y1),
+
+    where ``z_i = Y_i - y0`` are the stage increments and ``e`` are the
+    code's ``DD1..DD3`` (Julia's ``e1..e3``):
+
+        e = (-(13 + 7 sqrt6)/3, (-13 + 7 sqrt6)/3, -1/3).
+
+    (HW's ``e_i`` in (8.19) are ``gamma0 * e`` here.)  They are stored
+    as :data:`RADAU5_ERROR_GAMMA0` and :data:`RADAU5_ERROR_E`.  As a
+    Runge-Kutta formula with an extra explicit first stage (node 0) the
+    estimate has weights ``(gamma0, b + gamma0 * a^T e)``, of order 3
+    (checked in the tests).  radau5.f also recomputes the estimate with
+    ``f(t0, y0 + err)`` in place of ``f(t0, y0)`` on the first step and
+    after a rejection when ``err > 1`` (Julia does the same); that is
+    engine logic.
+"""
+
+from batchode.algorithms.tableaus.butcher import ButcherTableau
+
+__all__ = [
+    "RADAU5_ERROR_E",
+    "RADAU5_ERROR_GAMMA0",
+    "RADAU_IIA_3",
+    "RADAU_IIA_5",
+]
+
+RADAU_IIA_3 = ButcherTableau(
+    name="radau_iia_3",
+    a=[["5/12", "-1/12"], ["3/4", "1/4"]],
+    b=["3/4", "1/4"],
+    c=["1/3", 1],
+    order=3,
+    b_hat=None,
+    embedded_order=None,
+    citation="B. L. Ehle (1969); E. Hairer, G. Wanner, Solving ODEs II, 2nd ed. (1996), Sect. IV.5",
+    aliases=("radauiia3", "radau3"),
+)
+
+_B5 = ["0.3764030627004672750500754423692808", "0.5124858261884216138388134465196081", "1/9"]
+
+RADAU_IIA_5 = ButcherTableau(
+    name="radau_iia_5",
+    a=[
+        [
+            "0.1968154772236604258683861429918299",
+            "-0.06553542585019838810852278256960869",
+            "0.02377097434822015242040823210718966",
+        ],
+        [
+            "0.3944243147390872769974116714584976",
+            "0.2920734116652284630205027458970590",
+            "-0.04154875212599793019818600988496744",
+        ],
+        _B5,
+    ],
+    b=_B5,
+    c=["0.1550510257216821901802715925294109", "0.6449489742783178098197284074705891", 1],
+    order=5,
+    b_hat=None,
+    embedded_order=None,
+    citation="B. L. Ehle (1969); E. Hairer, G. Wanner, Solving ODEs II, 2nd ed. (1996), "
+    "Sect. IV.5; error estimate Sect. IV.8 and radau5.f",
+    aliases=("radauiia5", "radau5"),
+)
+
+#: ``gamma0 = (6 + 81**(1/3) - 9**(1/3)) / 30``: the real eigenvalue of
+#: ``RADAU_IIA_5.a``, weight of the explicit stage ``h f(t0, y0)`` in
+#: RADAU5's error estimate (the inverse of radau5.f's ``U1``).
+RADAU5_ERROR_GAMMA0: float = float("0.2748888295956773677478286035994148")
+
+#: radau5.f's ``DD1, DD2, DD3`` (DifferentialEquations.jl's ``e1, e2, e3``):
+#: ``-(13 + 7 sqrt6)/3, (-13 + 7 sqrt6)/3, -1/3``; the estimate is
+#: ``gamma0 * (h f(t0, y0) + sum_i e_i z_i)`` before filtering.
+RADAU5_ERROR_E: tuple[float, float, float] = (
+    float("-10.04880939982741556246032950764708"),
+    float("1.382142733160748895793662840980413"),
+    -1.0 / 3.0,
+)

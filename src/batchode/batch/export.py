@@ -1,0 +1,295 @@
+"""Export a :class:`~batchode.batch.results.SolveResult` to xarray, pandas or a quick matplotlib plot.
+
+xarray and pandas (extra ``export``) and matplotlib (extra ``plot``) are
+optional: each is imported only when a conversion asks for it, so
+``import batchode`` stays light.
+
+Names shared by the Dataset and the DataFrame: every parameter keeps its
+name and the initial value of state ``x`` is ``initial_x``; ``status`` is
+the integer code (:class:`batchode.Status` flags) and ``status_name`` its
+readable form (``"SUCCESS"``, ``"DT_BELOW_MIN|NONFINITE"``...).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from batchode.status import Status, decode
+
+if TYPE_CHECKING:
+    import pandas
+    import xarray
+
+    from batchode.batch.results import SolveResult
+
+#: Prefix of the initial-value coordinates and columns: state ``x`` -> ``initial_x``.
+INITIAL_PREFIX = "initial_"
+
+#: Runs a time-series plot shows when none are chosen (evenly spaced).
+DEFAULT_PLOT_RUNS = 5
+
+#: Per-run work counters, exported under their attribute names.
+COUNTERS = ("n_accepted", "n_rejected", "n_newton_iterations", "n_linear_iterations")
+
+#: Names the Dataset uses itself; parameters and ``initial_<state>`` must avoid them.
+DATASET_NAMES = ("run", "time", "state", "observable", "y", "observables", "status", "status_name", *COUNTERS)
+
+
+def _require(module: str, feature: str, extra: str):
+    """Import an optional library, or say which extra provides it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise ImportError(f"{feature} needs {module}: pip install 'batchode[{extra}]'") from error
+
+
+def _check_distinct(names, table: str) -> None:
+    """Raise if a parameter or state name collides with another name in ``table``."""
+    seen, clashes = set(), set()
+    for name in names:
+        (clashes if name in seen else seen).add(name)
+    if clashes:
+        raise ValueError(f"cannot build the {table}: the names {sorted(clashes)} are used twice "
+                         "(a parameter or state named like an exported field); rename them in the system")
+
+
+def _run_inputs(result: SolveResult) -> list[tuple[str, np.ndarray]]:
+    """Per-run inputs by export name: the parameters, then ``initial_<state>``."""
+    initial = [(INITIAL_PREFIX + name, result.initial_state[:, j]) for j, name in enumerate(result.state_names)]
+    return [*result.parameters.items(), *initial]
+
+
+def _strings(values) -> np.ndarray:
+    """Variable-length (object) strings: Zarr v3 specifies those, not numpy's fixed-width unicode."""
+    return np.array(values, dtype=object)
+
+
+def to_xarray(result: SolveResult) -> xarray.Dataset:
+    """The result as an ``xarray.Dataset``.
+
+    Parameters
+    ----------
+    result : SolveResult
+
+    Returns
+    -------
+    xarray.Dataset
+        Dimensions ``run``, ``time``, ``state`` and, when observables were
+        saved, ``observable``.
+
+        Data variables: ``y`` (run, time, state), ``observables`` (run,
+        time, observable) when saved, and along ``run``: ``status``,
+        ``n_accepted``, ``n_rejected``, ``n_newton_iterations`` and
+        ``n_linear_iterations``. ``status`` carries the CF attributes
+        ``flag_masks`` and ``flag_meanings``.
+
+        Coordinates: ``run`` (0, 1, ...), ``time`` (the saved times),
+        ``state`` and ``observable`` (names), and along ``run``: every
+        parameter by name, ``initial_<state>`` for every state, and
+        ``status_name``.
+
+        Attributes: ``method``, ``backend``, ``precision``,
+        ``batchode_version`` and ``wall_time`` (seconds).
+
+    Raises
+    ------
+    ImportError
+        Without xarray (``pip install 'batchode[export]'``).
+    ValueError
+        When a parameter or ``initial_<state>`` name is one the Dataset
+        uses itself (``time``, ``y``, ``status``...).
+
+    Notes
+    -----
+    The Dataset writes to NetCDF (``ds.to_netcdf(path)``, with h5netcdf or
+    netCDF4) and Zarr (``ds.to_zarr(path)``) and reads back with names and
+    coordinates intact.
+    """
+    xr = _require("xarray", "SolveResult.to_xarray", "export")
+    # Imported here: batchode's __init__ is still loading when this module is first imported.
+    from batchode import __version__
+
+    inputs = _run_inputs(result)
+    _check_distinct([*DATASET_NAMES, *(name for name, _ in inputs)], "Dataset")
+    flags = [flag for flag in Status if flag]
+    status = xr.Variable("run", result.status, attrs={
+        "flag_masks": np.array([int(flag) for flag in flags], dtype=result.status.dtype),
+        "flag_meanings": " ".join(flag.name for flag in flags),
+    })
+    data = {"y": (("run", "time", "state"), result.y), "status": status,
+            **{name: ("run", getattr(result, name)) for name in COUNTERS}}
+    coords = {"run": np.arange(result.n_runs), "time": result.t, "state": _strings(result.state_names)}
+    if result.observables is not None:
+        data["observables"] = (("run", "time", "observable"), result.observables)
+        coords["observable"] = _strings(result.observable_names)
+    coords.update((name, ("run", values)) for name, values in inputs)
+    coords["status_name"] = ("run", _strings(decode(result.status)))
+    attrs = {"method": result.method, "backend": result.backend, "precision": result.precision,
+             "batchode_version": __version__, "wall_time": float(result.wall_time)}
+    return xr.Dataset(data, coords, attrs)
+
+
+def to_pandas(result: SolveResult, final_only: bool = False) -> pandas.DataFrame:
+    """The result as a tidy ``pandas.DataFrame``: one row per run and saved time.
+
+    Parameters
+    ----------
+    result : SolveResult
+    final_only : bool, default False
+        Keep only the last saved time: one row per run, the same rows as
+        the full frame's at ``time == result.t[-1]``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows ordered by run, then time, on a default ``RangeIndex``.
+        Columns: ``run``, ``time``, one per state, one per saved
+        observable, one per parameter, ``initial_<state>`` for every state,
+        ``status``, ``status_name``, ``n_accepted``, ``n_rejected``,
+        ``n_newton_iterations``, ``n_linear_iterations`` (the per-run
+        columns repeat on every row of their run).
+
+    Raises
+    ------
+    ImportError
+        Without pandas (``pip install 'batchode[export]'``).
+    ValueError
+        When two columns would share a name (a state named ``time``...).
+    """
+    pd = _require("pandas", "SolveResult.to_pandas", "export")
+    saves = slice(-1, None) if final_only else slice(None)
+    times = result.t[saves]
+    n_saves = len(times)
+    columns = [("run", np.repeat(np.arange(result.n_runs), n_saves)), ("time", np.tile(times, result.n_runs))]
+    # (run, time, variable) -> (run * time, variable): rows run-major, one column per variable.
+    columns += zip(result.state_names, result.y[:, saves].reshape(-1, len(result.state_names)).T)
+    if result.observables is not None:
+        observables = result.observables[:, saves].reshape(-1, len(result.observable_names))
+        columns += zip(result.observable_names, observables.T)
+    per_run = [*_run_inputs(result), ("status", result.status), ("status_name", decode(result.status)),
+               *((name, getattr(result, name)) for name in COUNTERS)]
+    columns += [(name, np.repeat(values, n_saves)) for name, values in per_run]
+    _check_distinct([name for name, _ in columns], "DataFrame")
+    return pd.DataFrame(dict(columns))
+
+
+def _variables(result: SolveResult, variables) -> list[tuple[str, np.ndarray]]:
+    """The chosen states and observables as ``(name, values (runs, saves))``."""
+    available = {name: result.y[:, :, j] for j, name in enumerate(result.state_names)}
+    if result.observables is not None:
+        available.update((name, result.observables[:, :, j]) for j, name in enumerate(result.observable_names))
+    if variables is None:
+        variables = result.state_names
+    elif isinstance(variables, str):
+        variables = [variables]
+    unknown = [name for name in variables if name not in available]
+    if unknown:
+        raise ValueError(f"unknown variables {unknown}; the saved states and observables are {list(available)}")
+    return [(name, available[name]) for name in variables]
+
+
+def _swept_parameters(result: SolveResult) -> list[str]:
+    """Parameters that differ between runs, in the system's order."""
+    return [name for name, values in result.parameters.items() if np.any(values != values[0])]
+
+
+def plot(result: SolveResult, variables=None, runs=None, ax=None):
+    """Quick look at a result with matplotlib.
+
+    With several saved times: the time series of each chosen variable for
+    a few runs, with a legend (on the first Axes) naming each run and its
+    swept parameter values. With only the final state saved: the final
+    value of each variable against the first swept parameter (or the run
+    index when no parameter is swept); failed runs (NaN) are left out.
+
+    Parameters
+    ----------
+    result : SolveResult
+    variables : str or sequence of str, optional
+        State and observable names; default: every state.
+    runs : int or sequence of int, optional
+        Run indices; default: up to 5 evenly spaced runs for time series,
+        every run for final values.
+    ax : matplotlib Axes or sequence of Axes, optional
+        One Axes for everything, or one per variable; default: a new
+        figure with one Axes per variable, stacked.
+
+    Returns
+    -------
+    matplotlib.axes.Axes or ndarray of Axes
+        ``ax`` when given; else the new Axes, a single one for a single
+        variable (as ``plt.subplots`` squeezes).
+
+    Raises
+    ------
+    ImportError
+        Without matplotlib (``pip install 'batchode[plot]'``).
+    ValueError
+        For unknown variable names, or an ``ax`` sequence whose length is
+        neither 1 nor the number of variables.
+    """
+    _require("matplotlib", "SolveResult.plot", "plot")
+    series = _variables(result, variables)
+    final_only = len(result.t) == 1
+    if runs is None:
+        count = result.n_runs if final_only else min(DEFAULT_PLOT_RUNS, result.n_runs)
+        runs = np.unique(np.linspace(0, result.n_runs - 1, count).round().astype(int))
+    runs = np.atleast_1d(np.asarray(runs, dtype=int))
+    targets, returned = _target_axes(ax, len(series))
+    names_on: dict[int, list[str]] = {}
+    for (name, _), target in zip(series, targets):
+        names_on.setdefault(id(target), []).append(name)
+    if final_only:
+        swept = _swept_parameters(result)
+        x, x_label = (result.parameters[swept[0]][runs], swept[0]) if swept else (runs, "run")
+        for (name, values), target in zip(series, targets):
+            target.plot(x, values[runs, 0], linestyle="none", marker=".", label=name)
+    else:
+        x_label = "time"
+        labels = _run_labels(result, runs)
+        for (name, values), target in zip(series, targets):
+            # Several variables on one Axes: name the variable in each label too.
+            prefix = f"{name}, " if len(names_on[id(target)]) > 1 else ""
+            for run, label in zip(runs, labels):
+                target.plot(result.t, values[run], label=prefix + label)
+    for target in {id(target): target for target in targets}.values():
+        target.set_xlabel(x_label)
+        target.set_ylabel(", ".join(names_on[id(target)]))
+        if ax is None:
+            target.label_outer()  # one time axis label under the stacked Axes
+    # Every Axes shows the same runs in the same colours, so one legend says it all.
+    if not final_only or len(names_on[id(targets[0])]) > 1:
+        targets[0].legend(fontsize="small")
+    return returned
+
+
+def _target_axes(ax, n_variables: int) -> tuple[list, object]:
+    """The Axes to draw each variable on, and what ``plot`` returns."""
+    if ax is None:
+        pyplot = importlib.import_module("matplotlib.pyplot")
+        _, created = pyplot.subplots(n_variables, 1, sharex=True, squeeze=False, layout="constrained",
+                                     figsize=(7, 1 + 2 * n_variables))
+        targets = list(created[:, 0])
+        return targets, targets[0] if n_variables == 1 else created[:, 0]
+    targets = list(np.ravel(np.asarray(ax, dtype=object)))
+    if len(targets) == 1:
+        return targets * n_variables, ax
+    if len(targets) != n_variables:
+        raise ValueError(f"ax holds {len(targets)} Axes for {n_variables} variables; give one, or one per variable")
+    return targets, ax
+
+
+def _run_labels(result: SolveResult, runs: np.ndarray) -> list[str]:
+    """Legend labels: ``"run 3: rho=10.5"``, with every swept parameter."""
+    swept = _swept_parameters(result)
+    labels = []
+    for run in runs:
+        values = ", ".join(f"{name}={result.parameters[name][run]:.4g}" for name in swept)
+        labels.append(f"run {run}: {values}" if values else f"run {run}")
+    return labels
+
+
+__all__ = ["INITIAL_PREFIX", "plot", "to_pandas", "to_xarray"]

@@ -1,0 +1,1 @@
+"""Nested solvers of implicit methods: Newton and the linear solvers under it."""

@@ -1,0 +1,154 @@
+"""Newton's method for one implicit stage, with a linear solver as its child.
+
+Newton contract::
+
+    status, iterations, linear_iterations = newton(
+        t, base, alpha, p, k, prepare_operator, shared, persistent)
+
+1. Solves ``k = f(t, base + alpha * k)`` for the stage derivative ``k``
+   (``k`` holds the initial guess on entry and the solution on exit).
+2. With ``prepare_operator`` the linear solver's operator
+   ``I - alpha J(t, base + alpha k)`` is (re)built first; otherwise the one
+   from an earlier call is reused (simplified Newton across stages of an
+   SDIRK, as OrdinaryDiffEq.jl reuses W).
+3. Stops when the stage-state update ``alpha * delta`` is at most
+   ``tolerance`` in the weighted RMS norm ``atol + |z| rtol`` (the step's
+   error weights); a full Newton step that increases the residual is
+   halved up to ``max_backtracks`` times (damping).
+4. Returns ``Status.NEWTON_FAILED`` after ``max_iterations`` or on
+   divergence, the linear solver's status if it fails, else 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+import numpy as np
+
+from batchode.control.base import tolerance_tuple
+from batchode.factory import CUDAFactory
+from batchode.status import Status
+
+
+@attrs.frozen
+class NewtonSettings:
+    """Tolerance, iteration cap and damping of Newton's method.
+
+    Attributes
+    ----------
+    rtol, atol : tuple of float
+        The step's tolerances, which weight the convergence test.
+    tolerance : float
+        Converged when the weighted RMS of the stage-state update is below it.
+    max_iterations : int
+    max_backtracks : int
+        Halvings of a Newton step allowed when the residual grows (0: none).
+    """
+
+    rtol: tuple = attrs.field(default=(1e-6,), converter=tolerance_tuple)
+    atol: tuple = attrs.field(default=(1e-6,), converter=tolerance_tuple)
+    tolerance: float = attrs.field(default=1e-2, validator=attrs.validators.gt(0))
+    max_iterations: int = attrs.field(default=10, validator=attrs.validators.ge(1))
+    max_backtracks: int = attrs.field(default=3, validator=attrs.validators.ge(0))
+
+
+class Newton(CUDAFactory):
+    """Newton(-Krylov) factory; child ``linear`` is the linear solver.
+
+    Buffers (LOCAL, n each): ``stage`` (the stage state), ``residual``,
+    ``delta``, ``trial`` and ``trial_residual``.
+    """
+
+    Settings = NewtonSettings
+
+    def __init__(self, system_factory, linear_solver, **kwargs):
+        super().__init__(precision=system_factory.precision, backend=system_factory.backend.name, **kwargs)
+        self.system_factory = system_factory
+        self.add_child("linear", linear_solver)
+        for name in ("stage", "residual", "delta", "trial", "trial_residual"):
+            self.register_buffer(name, "local", system_factory.n_states)
+
+    def hash_extras(self) -> tuple:
+        return (self.system_factory.config_hash,)
+
+    def build(self):
+        s = self.settings
+        n = self.system_factory.n_states
+        dtype = self.precision.type
+        rtol = tuple(dtype(v) for v in np.broadcast_to(s.rtol, n))
+        atol = tuple(dtype(v) for v in np.broadcast_to(s.atol, n))
+        zero, half, count = dtype(0.0), dtype(0.5), dtype(n)
+        tolerance, max_iterations, max_backtracks = dtype(s.tolerance), s.max_iterations, s.max_backtracks
+        newton_failed = int(Status.NEWTON_FAILED)
+        dxdt = self.system_factory.device_function
+        linear = self.child("linear").built
+        prepare, solve = linear.prepare, linear.solve
+        registry = self.buffer_registry
+        alloc = {name: buffer.allocate() for name, buffer in registry.buffers.items()}
+        alloc_stage, alloc_residual, alloc_delta = alloc["stage"], alloc["residual"], alloc["delta"]
+        alloc_trial, alloc_trial_residual = alloc["trial"], alloc["trial_residual"]
+        linear_view = registry.child_view("linear")
+
+        def residual_of(t, base, alpha, p, k, stage, out):
+            """out = f(t, base + alpha k) - k; returns its 2-norm squared."""
+            for j in range(n):
+                stage[j] = base[j] + alpha * k[j]
+            dxdt(t, stage, p, out)
+            total = zero
+            for j in range(n):
+                out[j] -= k[j]
+                total += out[j] * out[j]
+            return total
+
+        residual_of = self.backend.device_function(residual_of)
+
+        def newton(t, base, alpha, p, k, prepare_operator, shared, persistent):
+            stage = alloc_stage(shared, persistent)
+            residual = alloc_residual(shared, persistent)
+            delta = alloc_delta(shared, persistent)
+            trial = alloc_trial(shared, persistent)
+            trial_residual = alloc_trial_residual(shared, persistent)
+            linear_shared, linear_persistent = linear_view(shared, persistent)
+            linear_iterations = 0
+            if prepare_operator:
+                for j in range(n):
+                    stage[j] = base[j] + alpha * k[j]
+                status = prepare(t, stage, p, alpha, linear_shared, linear_persistent)
+                if status != 0:
+                    return status, 0, 0
+            size = residual_of(t, base, alpha, p, k, stage, residual)
+            previous_update = zero
+            for iteration in range(max_iterations):
+                status, used = solve(residual, delta, p, linear_shared, linear_persistent)
+                linear_iterations += used
+                if status != 0:
+                    return status, iteration + 1, linear_iterations
+                scale = dtype(1.0)
+                for attempt in range(max_backtracks + 1):
+                    for j in range(n):
+                        trial[j] = k[j] + scale * delta[j]
+                    trial_size = residual_of(t, base, alpha, p, trial, stage, trial_residual)
+                    if trial_size <= size or attempt == max_backtracks:
+                        break
+                    scale *= half
+                update = zero
+                for j in range(n):
+                    weight = atol[j] + abs(stage[j]) * rtol[j]
+                    ratio = alpha * scale * delta[j] / weight
+                    update += ratio * ratio
+                    k[j] = trial[j]
+                    residual[j] = trial_residual[j]
+                update = math.sqrt(update / count)
+                size = trial_size
+                if not math.isfinite(update):
+                    return newton_failed, iteration + 1, linear_iterations
+                if update <= tolerance:
+                    return 0, iteration + 1, linear_iterations
+                # Diverging: the update grew after the first iteration.
+                if iteration > 0 and update > dtype(2.0) * previous_update:
+                    return newton_failed, iteration + 1, linear_iterations
+                previous_update = update
+            return newton_failed, max_iterations, linear_iterations
+
+        return self.backend.device_function(newton, inline=False)
