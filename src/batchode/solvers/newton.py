@@ -12,9 +12,12 @@ Newton contract::
    from an earlier call is reused (simplified Newton across stages of an
    SDIRK, as OrdinaryDiffEq.jl reuses W).
 3. Stops when the stage-state update ``alpha * delta`` is at most
-   ``tolerance`` in the weighted RMS norm ``atol + |z| rtol`` (the step's
-   error weights); a full Newton step that increases the residual is
-   halved up to ``max_backtracks`` times (damping).
+   ``max(tolerance, 10 eps / min(rtol))`` in the weighted RMS norm
+   ``atol + |z| rtol`` (the step's error weights). The floor is RADAU5's
+   (Hairer & Wanner II, IV.8): a tolerance below the working precision's
+   resolution could never be met, which matters in float32. A full Newton
+   step that increases the residual is halved up to ``max_backtracks``
+   times (damping).
 4. Returns ``Status.NEWTON_FAILED`` after ``max_iterations`` or on
    divergence, the linear solver's status if it fails, else 0.
 """
@@ -79,7 +82,9 @@ class Newton(CUDAFactory):
         rtol = tuple(dtype(v) for v in np.broadcast_to(s.rtol, n))
         atol = tuple(dtype(v) for v in np.broadcast_to(s.atol, n))
         zero, half, count = dtype(0.0), dtype(0.5), dtype(n)
-        tolerance, max_iterations, max_backtracks = dtype(s.tolerance), s.max_iterations, s.max_backtracks
+        floor = 10.0 * np.finfo(self.precision).eps / max(min(s.rtol), np.finfo(self.precision).eps)
+        tolerance = dtype(max(s.tolerance, floor))
+        max_iterations, max_backtracks = s.max_iterations, s.max_backtracks
         newton_failed = int(Status.NEWTON_FAILED)
         dxdt = self.system_factory.device_function
         linear = self.child("linear").built

@@ -1,0 +1,16 @@
+"""ptxas resources of implicit kernels on 3-state systems (sm_90, float32): no spills."""
+
+import pytest
+
+from batchode import Solver
+from batchode.systems.examples import lorenz, robertson
+
+
+@pytest.mark.parametrize("system, method", [(lorenz, "kvaerno3"), (robertson, "rodas4")])
+def test_three_state_implicit_kernels_do_not_spill(ptx_toolchain, system, method):
+    solver = Solver(system(), method=method, precision="float32", backend="cuda")
+    report = solver.kernel.ptxas_report(solver.prepare_arguments((0.0, 1.0)).args)
+    print(method, report)
+    # The dense LU pivots with run-time row indices, so its matrix lives in
+    # the stack frame (local memory), which is not a spill.
+    assert report.spills == 0, report
