@@ -65,3 +65,42 @@ class JuliaReference:
 @pytest.fixture(scope="session")
 def julia():
     return JuliaReference()
+
+
+# -- output tests (tests/outputs): each configuration compiles once per worker ----
+#: Every summary metric that works on states and observables alike.
+VALUE_METRICS = ("mean", "min", "max", "rms", "std", "max_magnitude", "extrema", "peaks[3]",
+                 "negative_peaks[3]")
+
+
+@pytest.fixture(scope="session")
+def lorenz_radius():
+    """Lorenz with one observable, the squared distance from the origin."""
+    import batchode
+
+    return batchode.ODESystem.from_equations(
+        """
+        dx = sigma * (y - x)
+        dy = x * (rho - z) - y
+        dz = x * y - beta * z
+        radius2 = x**2 + y**2 + z**2
+        """,
+        parameters={"sigma": 10.0, "rho": 28.0, "beta": 8.0 / 3.0},
+        initial_state={"x": 1.0, "y": 0.0, "z": 0.0},
+    )
+
+
+@pytest.fixture(scope="session")
+def value_solver(lorenz_radius):
+    """Every value metric over two states and the observable, time series saved."""
+    import batchode
+
+    return batchode.Solver(lorenz_radius, method="tsit5", rtol=1e-8, atol=1e-8, backend="cpu",
+                           summaries=VALUE_METRICS, summarise_variables=["x", "z", "radius2"])
+
+
+@pytest.fixture(scope="session")
+def value_run(value_solver):
+    """Lorenz over t in [0, 2] for six rho, saved every 0.01, four summary windows."""
+    return value_solver.solve((0.0, 2.0), parameters={"rho": np.linspace(2.0, 28.0, 6)}, save_every=0.01,
+                              summarise_every=0.5)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
 
 import attrs
@@ -11,19 +13,29 @@ import numpy as np
 from batchode.algorithms import get_tableau, make_step
 from batchode.backends import resolve_backend
 from batchode.batch.body import TrajectoryBody
+from batchode.batch.chunking import (
+    CPU_CHUNK_RUNS,
+    DEVICE_MEMORY_FRACTION,
+    BatchShape,
+    check_host_memory,
+    free_device_memory,
+    plan_chunks,
+)
 from batchode.batch.grid import build_runs, save_times
 from batchode.batch.kernel import BatchKernel
-from batchode.batch.results import SolveResult
+from batchode.batch.results import SolveResult, split_summaries
+from batchode.batch.store import COUNTER_NAMES, ResultStore
 from batchode.control import controller_class, make_controller
 from batchode.loop import IntegrationLoop
+from batchode.outputs import SummaryOutputs
 from batchode.systems.device import SystemFactory
 from batchode.systems.system import ODESystem
 
 PRECISIONS = {"float32": np.float32, "float64": np.float64}
 
 #: Positions of the outputs in the batch kernel's arguments
-#: (states, observables, counters, status), copied back after a GPU launch.
-OUTPUT_ARGUMENTS = (5, 6, 7, 8)
+#: (states, observables, summaries, counters, status), copied back after a GPU launch.
+OUTPUT_ARGUMENTS = (6, 7, 8, 9, 10)
 
 #: Solver settings and their defaults; everything else given to ``update`` is a
 #: buffer location or factory key routed into the factory tree.
@@ -31,6 +43,7 @@ DEFAULTS = dict(
     method="tsit5", step_controller=None, rtol=1e-6, atol=1e-6, dt=None, dt_min=None,
     dt_max=math.inf, max_steps=100_000, save_observables=True, precision="float64", backend="auto",
     linear_solver=None, newton_tolerance=1e-2, newton_max_iterations=10,
+    summaries=(), summarise_variables=None, save_time_series=True,
 )
 
 
@@ -74,6 +87,16 @@ class Solver:
         Implicit methods: Newton stops when the stage update is below this
         fraction of the error weights (atol + |y| rtol).
     newton_max_iterations : int, default 10
+    summaries : sequence of str, default ()
+        Summary metrics computed inside the loop over the save times
+        (``batchode.outputs.METRICS``: mean, min, max, rms, std,
+        max_magnitude, extrema, peaks, negative_peaks, dxdt_max, dxdt_min;
+        ``"peaks[k]"`` keeps the first k peak times, default 4).
+    summarise_variables : sequence of str, optional
+        States and observables to summarise (default: every state).
+    save_time_series : bool, default True
+        False keeps only the final state (and the summaries): no
+        time-series output is allocated.
     **locations
         Buffer locations for the factory tree, e.g.
         ``loop_state_location="shared"``; see :meth:`describe_memory`.
@@ -135,9 +158,11 @@ class Solver:
             rtol=settings["rtol"], atol=settings["atol"], **options,
         )
         dt_min = settings["dt_min"] if settings["dt_min"] is not None else 1e-12
-        loop = IntegrationLoop(step, controller, dt_min=dt_min, dt_max=settings["dt_max"],
+        summaries = SummaryOutputs(system, _metric_list(settings["summaries"]), settings["summarise_variables"])
+        loop = IntegrationLoop(step, controller, summaries, dt_min=dt_min, dt_max=settings["dt_max"],
                                max_steps=settings["max_steps"],
-                               save_observables=bool(settings["save_observables"]))
+                               save_observables=bool(settings["save_observables"]),
+                               save_time_series=bool(settings["save_time_series"]))
         return BatchKernel(TrajectoryBody(loop))
 
     @property
@@ -166,40 +191,90 @@ class Solver:
         """The factory tree's root."""
         return self._kernel
 
-    def describe_memory(self) -> str:
-        """The registry tree: every buffer's location, size and offsets, per-pool totals."""
-        return self._kernel.child("body").describe_memory()
+    def describe_memory(self, t_span=None, **batch) -> str:
+        """The registry tree (every buffer's location, size and offsets, per-pool totals).
+
+        With ``t_span`` and the other arguments of :meth:`solve` (``y0``,
+        ``parameters``, ``save_every``, ``grid``, ``summarise_every``,
+        ``chunk_memory``, ``chunk_runs``), also the batch's array sizes and
+        its chunks, computed without compiling anything.
+        """
+        tree = self._kernel.child("body").describe_memory()
+        if t_span is None:
+            return tree
+        limits = {key: batch.pop(key, None) for key in ("chunk_memory", "chunk_runs")}
+        shape = self.prepare(t_span, **batch).shape
+        chunks = plan_chunks(shape, self._chunk_budget(limits["chunk_memory"]), self._chunk_runs(limits["chunk_runs"]))
+        largest = max(stop - start for start, stop in chunks)
+        return f"{tree}\nbatch: {shape.describe()}\nchunks: {len(chunks)} of up to {largest} runs"
 
     # -- solving ----------------------------------------------------------------
-    def prepare_arguments(self, t_span, y0=None, parameters=None, save_every=None,
-                          grid="verbatim") -> "KernelArguments":
-        """Validate inputs and build the batch kernel's argument tuple (host arrays).
+    def prepare(self, t_span, y0=None, parameters=None, save_every=None, grid="verbatim",
+                summarise_every=None) -> "PreparedBatch":
+        """Validate a batch's inputs and work out its shapes; nothing is compiled or launched.
 
-        Takes the arguments of :meth:`solve`; everything is checked here,
-        before any compilation or launch.
+        Takes the arguments of :meth:`solve` of the same names.
         """
         t0, t1 = _time_span(t_span)
         initial, params = build_runs(self.system, y0, parameters, grid)
         times = save_times(t0, t1, save_every)
-        dtype = self.precision.type
-        adaptive = self.loop.is_adaptive
+        summaries = self.loop.child("summaries")
+        if summaries.is_active:
+            if save_every is None:
+                raise ValueError("summary metrics are taken over the save times: pass save_every=... "
+                                 "(and save_time_series=False to keep only the summaries)")
+            per_window = samples_per_window(summarise_every, save_every, len(times))
+        elif summarise_every is not None:
+            raise ValueError("summarise_every needs summary metrics: pass summaries=['mean', ...]")
+        else:
+            per_window = len(times)
+        n_windows = max(math.ceil((len(times) - 1) / per_window), 1)
+        window_ends = times[np.minimum(per_window * np.arange(1, n_windows + 1), len(times) - 1)]
         # dt = 0 asks the loop for its automatic first step (adaptive only).
         dt = self._settings["dt"] if self._settings["dt"] is not None else 0.0
-        if not adaptive:
+        if not self.loop.is_adaptive:
             needed = math.ceil((t1 - t0) / dt) + len(times)
             if needed > self._settings["max_steps"]:
                 raise ValueError(f"fixed dt={dt} needs about {needed} steps over {t_span}, more than "
                                  f"max_steps={self._settings['max_steps']}; raise max_steps or dt")
-        n_runs, n, n_saves = len(initial), self.system.n_states, len(times)
         n_obs = self.system.n_observables if self._settings["save_observables"] else 0
-        runs_last = self._kernel.child("body").runs_last
-        shape = (lambda *dims: (*dims, n_runs)) if runs_last else (lambda *dims: (n_runs, *dims))
-        args = (dtype(t0), dtype(dt), initial.astype(dtype), params.astype(dtype), times.astype(dtype),
-                np.empty(shape(n_saves, n), dtype), np.empty(shape(n_saves, max(n_obs, 1)), dtype),
-                np.zeros((4, n_runs) if runs_last else (n_runs, 4), np.int32), np.zeros(n_runs, np.int32))
-        return KernelArguments(args, times, initial, params, n_obs, runs_last)
+        shape = BatchShape(
+            n_runs=len(initial), n_states=self.system.n_states, n_parameters=self.system.n_parameters,
+            state_rows=len(times) if self._settings["save_time_series"] else 1,
+            observable_columns=max(n_obs, 1), n_windows=n_windows if summaries.is_active else 1,
+            summary_width=summaries.width, itemsize=self.precision.itemsize,
+        )
+        return PreparedBatch(t0, dt, times, per_window, window_ends, initial, params, n_obs, shape)
 
-    def solve(self, t_span, y0=None, parameters=None, save_every=None, grid="verbatim") -> SolveResult:
+    def chunk_arguments(self, batch: "PreparedBatch", start: int, stop: int, outputs=None) -> tuple:
+        """The batch kernel's arguments for runs ``start .. stop-1``.
+
+        ``outputs`` (run-major arrays ``(states, observables, summaries,
+        counters, status)`` of exactly those runs) are written in place when
+        the backend's layout is run-major (CPU); otherwise fresh arrays in
+        the backend's layout are made.
+        """
+        dtype = self.precision.type
+        shape, runs = batch.shape, stop - start
+        if outputs is None or self._kernel.child("body").runs_last:
+            layout = (lambda *dims: (*dims, runs)) if self._kernel.child("body").runs_last else (
+                lambda *dims: (runs, *dims))
+            outputs = (np.empty(layout(shape.state_rows, shape.n_states), dtype),
+                       np.empty(layout(shape.state_rows, shape.observable_columns), dtype),
+                       np.empty(layout(shape.n_windows, max(shape.summary_width, 1)), dtype),
+                       np.zeros(layout(4), np.int32), np.zeros(runs, np.int32))
+        return (dtype(batch.t0), dtype(batch.dt), batch.initial[start:stop].astype(dtype),
+                batch.parameters[start:stop].astype(dtype), batch.times.astype(dtype), np.int64(batch.per_window),
+                *outputs)
+
+    def prepare_arguments(self, t_span, y0=None, parameters=None, save_every=None,
+                          grid="verbatim", summarise_every=None) -> "KernelArguments":
+        """Validated kernel arguments for the whole batch in one launch (benchmarks, PTX checks)."""
+        batch = self.prepare(t_span, y0, parameters, save_every, grid, summarise_every)
+        return KernelArguments(self.chunk_arguments(batch, 0, batch.shape.n_runs), batch)
+
+    def solve(self, t_span, y0=None, parameters=None, save_every=None, grid="verbatim", summarise_every=None,
+              output=None, chunk_memory=None, chunk_runs=None, progress=None) -> SolveResult:
         """Integrate every run over ``t_span``.
 
         Parameters
@@ -214,42 +289,227 @@ class Solver:
             (runs, n_parameters); default: the system's defaults.
         save_every : float, optional
             Save every ``save_every`` time units from the start (and at the
-            end); default: the final state only.
+            end); default: the final state only. The save times are also the
+            samples of the summary metrics.
         grid : {"verbatim", "combinatorial"}
+        summarise_every : float, optional
+            Length of the summary windows, a multiple of ``save_every``;
+            default: one window over the whole run.
+        output : str or os.PathLike, optional
+            A Zarr store (extra ``export``) that receives the results chunk
+            by chunk; the returned result reads ``y`` and ``observables``
+            from it on demand. Needed when the results exceed host memory.
+        chunk_memory : int, optional
+            Bytes one chunk's inputs and outputs may take (default: half the
+            free device memory on CUDA; unlimited on the CPU).
+        chunk_runs : int, optional
+            Most runs per chunk (default: 65536 on the CPU, unlimited on CUDA).
+        progress : bool, optional
+            Show a progress bar over chunks (tqdm). Default: when stderr is a
+            terminal, appearing only if the solve takes more than 2 seconds.
+
+        Raises
+        ------
+        ValueError
+            For bad inputs (before any compilation or launch).
+        MemoryError
+            Before launch, when the results cannot fit in host memory and
+            no ``output`` is given; the message gives the sizes.
         """
         started = time.perf_counter()
-        prepared = self.prepare_arguments(t_span, y0, parameters, save_every, grid)
-        launch_options = {"copy_back": OUTPUT_ARGUMENTS} if self.backend == "cuda" else {}
-        self._kernel.launch(len(prepared.initial), prepared.args, **launch_options)
-        states, observables, counters, status = prepared.args[5:]
-        if prepared.runs_last:
-            states = np.moveaxis(states, -1, 0)
-            observables = np.moveaxis(observables, -1, 0)
-            counters = counters.T
-        return SolveResult(
-            t=prepared.times, y=np.ascontiguousarray(states),
-            observables=np.ascontiguousarray(observables) if prepared.n_observables else None,
-            status=status, n_accepted=counters[:, 0].copy(), n_rejected=counters[:, 1].copy(),
-            n_newton_iterations=counters[:, 2].copy(), n_linear_iterations=counters[:, 3].copy(),
-            initial_state=prepared.initial,
-            parameters={name: prepared.parameters[:, j] for j, name in enumerate(self.system.parameter_names)},
+        batch = self.prepare(t_span, y0, parameters, save_every, grid, summarise_every)
+        shape = batch.shape
+        check_host_memory(shape, streaming=output is not None)
+        chunks = plan_chunks(shape, self._chunk_budget(chunk_memory), self._chunk_runs(chunk_runs))
+        summaries = self.loop.child("summaries")
+        store = None if output is None else ResultStore.create(
+            output, chunks=chunks, times=batch.times if self._settings["save_time_series"] else batch.times[-1:],
+            initial_state=batch.initial, parameters=batch.parameters, state_rows=shape.state_rows,
+            n_observables=batch.n_observables,
+            summary_shape=(shape.n_windows, shape.summary_width) if summaries.is_active else None,
+            precision=self.precision, metadata=self._store_metadata(batch),
+        )
+        results = None if store is not None else _allocate_outputs(shape, self.precision)
+        copy_back = {"copy_back": OUTPUT_ARGUMENTS} if self.backend == "cuda" else {}
+        bar = _progress_bar(progress, shape.n_runs)
+        try:
+            for index, (start, stop) in enumerate(chunks):
+                in_place = None if results is None else tuple(array[start:stop] for array in results)
+                args = self.chunk_arguments(batch, start, stop, in_place)
+                self._kernel.launch(stop - start, args, **copy_back)
+                produced = self._run_major(args[OUTPUT_ARGUMENTS[0]:])
+                if store is not None:
+                    store.write_chunk(index, self._store_outputs(produced, batch))
+                elif self._kernel.child("body").runs_last:
+                    for target, values in zip(results, produced):
+                        target[start:stop] = values
+                bar.update(stop - start)
+        finally:
+            bar.close()
+        if store is not None:
+            return open_result(output, wall_time=time.perf_counter() - started)
+        return self._result(batch, *results, wall_time=time.perf_counter() - started)
+
+    # -- solve helpers ------------------------------------------------------------
+    def _chunk_budget(self, chunk_memory):
+        if chunk_memory is not None:
+            if not (isinstance(chunk_memory, (int, np.integer)) and chunk_memory > 0):
+                raise ValueError(f"chunk_memory must be a positive number of bytes, got {chunk_memory!r}")
+            return int(chunk_memory)
+        if self.backend == "cuda":
+            free = free_device_memory()
+            return None if free is None else int(free * DEVICE_MEMORY_FRACTION)
+        return None
+
+    def _chunk_runs(self, chunk_runs):
+        if chunk_runs is not None:
+            if not (isinstance(chunk_runs, (int, np.integer)) and chunk_runs > 0):
+                raise ValueError(f"chunk_runs must be a positive integer, got {chunk_runs!r}")
+            return int(chunk_runs)
+        return CPU_CHUNK_RUNS if self.backend == "cpu" else None
+
+    def _run_major(self, outputs) -> tuple:
+        """Kernel outputs with the run axis first (a view where the layout already is)."""
+        if not self._kernel.child("body").runs_last:
+            return tuple(outputs)
+        states, observables, summary, counters, status = outputs
+        return (np.moveaxis(states, -1, 0), np.moveaxis(observables, -1, 0), np.moveaxis(summary, -1, 0),
+                counters.T, status)
+
+    def _store_outputs(self, produced, batch) -> dict:
+        states, observables, summary, counters, status = produced
+        outputs = {"y": states, "status": status}
+        outputs.update({name: counters[:, j] for j, name in enumerate(COUNTER_NAMES)})
+        if batch.n_observables:
+            outputs["observables"] = observables[:, :, :batch.n_observables]
+        if self.loop.child("summaries").is_active:
+            outputs["summaries"] = summary
+        return outputs
+
+    def _summary_metadata(self, batch) -> dict:
+        summaries = self.loop.child("summaries")
+        return dict(summary_layout=[[name, list(components), offset] for name, components, offset in summaries.layout],
+                    summary_variables=list(summaries.variables),
+                    summary_times=[float(t) for t in batch.window_ends] if summaries.is_active else [])
+
+    def _store_metadata(self, batch) -> dict:
+        return dict(self._summary_metadata(batch), state_names=list(self.system.state_names),
+                    observable_names=list(self.system.observable_names if batch.n_observables else ()),
+                    parameter_names=list(self.system.parameter_names), method=self.method,
+                    backend=self.backend, precision=self.precision.name)
+
+    def _result(self, batch, states, observables, summary, counters, status, wall_time) -> SolveResult:
+        metadata = self._summary_metadata(batch)
+        return make_result(
+            metadata, t=batch.times if self._settings["save_time_series"] else batch.times[-1:], y=states,
+            observables=observables if batch.n_observables else None, summary=summary, status=status,
+            counters=[counters[:, j] for j in range(4)], initial_state=batch.initial,
+            parameters={name: batch.parameters[:, j] for j, name in enumerate(self.system.parameter_names)},
             state_names=self.system.state_names,
-            observable_names=self.system.observable_names if prepared.n_observables else (),
-            method=self.method, backend=self.backend, precision=self.precision.name,
-            wall_time=time.perf_counter() - started,
+            observable_names=self.system.observable_names if batch.n_observables else (),
+            method=self.method, backend=self.backend, precision=self.precision.name, wall_time=wall_time,
         )
 
 
 @attrs.frozen
-class KernelArguments:
-    """The batch kernel's argument tuple and what went into it."""
+class PreparedBatch:
+    """A validated batch: inputs on the grid, save times, summary windows, array sizes."""
 
-    args: tuple
+    t0: float
+    dt: float
     times: np.ndarray
+    per_window: int
+    window_ends: np.ndarray
     initial: np.ndarray
     parameters: np.ndarray
     n_observables: int
-    runs_last: bool
+    shape: BatchShape
+
+
+@attrs.frozen
+class KernelArguments:
+    """The batch kernel's argument tuple for a whole batch, and the batch."""
+
+    args: tuple
+    batch: PreparedBatch
+
+
+def samples_per_window(summarise_every, save_every, n_saves: int) -> int:
+    """Save times per summary window; ``n_saves`` (one window) when ``summarise_every`` is None."""
+    if summarise_every is None:
+        return n_saves
+    if not (isinstance(summarise_every, (int, float)) and math.isfinite(summarise_every) and summarise_every > 0):
+        raise ValueError(f"summarise_every must be a positive number, got {summarise_every!r}")
+    ratio = summarise_every / save_every
+    count = round(ratio)
+    if count < 1 or abs(ratio - count) > 1e-9 * ratio:
+        raise ValueError(f"summarise_every={summarise_every} must be a whole multiple of save_every={save_every}")
+    return count
+
+
+def _allocate_outputs(shape: BatchShape, precision) -> tuple:
+    """Run-major result arrays of a whole batch (states, observables, summaries, counters, status)."""
+    runs = shape.n_runs
+    return (np.empty((runs, shape.state_rows, shape.n_states), precision),
+            np.empty((runs, shape.state_rows, shape.observable_columns), precision),
+            np.empty((runs, shape.n_windows, max(shape.summary_width, 1)), precision),
+            np.zeros((runs, 4), np.int32), np.zeros(runs, np.int32))
+
+
+def _progress_bar(progress, total: int):
+    """A tqdm bar over runs; ``progress=None`` shows it on a terminal after 2 s."""
+    from tqdm.auto import tqdm
+
+    if progress is None:
+        progress = sys.stderr.isatty()
+    return tqdm(total=total, unit="run", desc="batchode", disable=not progress, delay=2.0, leave=False)
+
+
+def make_result(metadata: dict, *, summary, counters, **fields) -> SolveResult:
+    """A :class:`SolveResult` from run-major arrays and the summary layout in ``metadata``."""
+    variables = tuple(metadata["summary_variables"])
+    layout = [(name, tuple(components), offset) for name, components, offset in metadata["summary_layout"]]
+    return SolveResult(
+        **fields, n_accepted=counters[0], n_rejected=counters[1], n_newton_iterations=counters[2],
+        n_linear_iterations=counters[3],
+        summaries=split_summaries(np.asarray(summary), layout, len(variables)) if layout else {},
+        summary_times=np.asarray(metadata["summary_times"]), summary_variables=variables if layout else (),
+        summary_components={name: components for name, components, _ in layout},
+    )
+
+
+def open_result(path, wall_time: float = 0.0) -> SolveResult:
+    """A :class:`SolveResult` reading the Zarr store that ``Solver.solve(output=path)`` wrote.
+
+    ``y`` and ``observables`` stay on disk as Zarr arrays (read on slicing);
+    everything else is loaded.
+
+    Raises
+    ------
+    RuntimeError
+        When not every chunk of the store was completed (the solve was
+        interrupted); the completed chunks are listed.
+    """
+    store = ResultStore.open(path)
+    attributes, group = store.attributes, store.group
+    chunks, done = attributes["chunks"], store.completed_chunks
+    if len(done) != len(chunks):
+        raise RuntimeError(f"the store at {os.fspath(path)!r} is incomplete: chunks {done} of "
+                           f"{len(chunks)} were written")
+    parameters = np.asarray(group["parameters"])
+    observable_names = tuple(attributes["observable_names"])
+    empty_summary = np.empty((parameters.shape[0], 1, 1))
+    return make_result(
+        attributes, t=np.asarray(group["t"]), y=group["y"],
+        observables=group["observables"] if observable_names else None,
+        summary=group["summaries"] if "summaries" in group else empty_summary,
+        status=np.asarray(group["status"]), counters=[np.asarray(group[name]) for name in COUNTER_NAMES],
+        initial_state=np.asarray(group["initial_state"]),
+        parameters={name: parameters[:, j] for j, name in enumerate(attributes["parameter_names"])},
+        state_names=tuple(attributes["state_names"]), observable_names=observable_names,
+        method=attributes["method"], backend=attributes["backend"], precision=attributes["precision"],
+        wall_time=wall_time, output_path=os.fspath(path),
+    )
 
 
 def _time_span(t_span) -> tuple[float, float]:
@@ -263,13 +523,23 @@ def _time_span(t_span) -> tuple[float, float]:
 
 
 def solve_ivp(system, t_span, y0=None, parameters=None, method="tsit5", save_every=None,
-              grid="verbatim", **settings) -> SolveResult:
+              grid="verbatim", summarise_every=None, output=None, chunk_memory=None, chunk_runs=None,
+              progress=None, **settings) -> SolveResult:
     """Solve a batch of initial value problems in one call.
 
+    The arguments before ``settings`` are those of :meth:`Solver.solve`;
     ``settings`` are those of :class:`Solver` (``step_controller``, ``rtol``,
     ``atol``, ``dt``, ``dt_min``, ``dt_max``, ``max_steps``, ``precision``,
-    ``backend``, ...). Compiled code is cached in the process, so repeated
-    calls with the same configuration compile once.
+    ``backend``, ``summaries``, ...). Compiled code is cached in the process,
+    so repeated calls with the same configuration compile once.
     """
     solver = Solver(system, method=method, **settings)
-    return solver.solve(t_span, y0=y0, parameters=parameters, save_every=save_every, grid=grid)
+    return solver.solve(t_span, y0=y0, parameters=parameters, save_every=save_every, grid=grid,
+                        summarise_every=summarise_every, output=output, chunk_memory=chunk_memory,
+                        chunk_runs=chunk_runs, progress=progress)
+
+
+def _metric_list(summaries) -> tuple:
+    if isinstance(summaries, str):
+        return (summaries,)
+    return tuple(summaries or ())

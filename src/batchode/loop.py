@@ -2,8 +2,8 @@
 
 Loop contract::
 
-    status = loop(t0, dt0, y0, params, save_times, state_out, observables_out,
-                  counters, shared, persistent)
+    status = loop(t0, dt0, y0, params, save_times, samples_per_window, state_out,
+                  observables_out, summary_out, counters, shared, persistent)
 
 1. Integrates one trajectory from ``t0`` and state ``y0`` with parameters
    ``params`` until the last of ``save_times`` (increasing, all >= t0),
@@ -12,18 +12,24 @@ Loop contract::
    Norsett & Wanner, Solving ODEs I, section II.4: two evaluations of f).
 2. Steps are shortened to land exactly on every save time; at each save time
    ``k`` the state goes to ``state_out[k]`` and, when enabled, the
-   observables to ``observables_out[k]``.
-3. On failure the unreached rows of the outputs are NaN and the returned
-   status has its flags set (:class:`batchode.status.Status`).
-4. ``counters`` (int32, 4 entries) receives the accepted and rejected step
+   observables to ``observables_out[k]``. Without a saved time series
+   (``save_time_series=False``) those outputs have one row, the final sample.
+3. Every save time is also a sample of the summary metrics (child
+   ``summaries``, when any are selected): sample ``k`` belongs to window
+   ``(k - 1) // samples_per_window`` (sample 0 to window 0), and each
+   window's row of ``summary_out`` is written when its last sample is taken.
+4. On failure the unreached rows of the outputs (and the summary row of an
+   unfinished window) are NaN and the returned status has its flags set
+   (:class:`batchode.status.Status`).
+5. ``counters`` (int32, 4 entries) receives the accepted and rejected step
    counts and the Newton and linear-solver iterations (implicit methods).
-5. A step whose own status is not 0 (Newton or the linear solver failed)
+6. A step whose own status is not 0 (Newton or the linear solver failed)
    is rejected and retried with a quarter of its size; its flags are
    reported only if the run ends because the step fell below ``dt_min``.
 
 The loop knows nothing of batches: the batch layer hands it one trajectory's
 rows. It owns the step limits (``dt_min``, ``dt_max``, ``max_steps``); the
-algorithm and the step controller are its children.
+algorithm, the step controller and the summaries are its children.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import math
 import attrs
 
 from batchode.factory import CUDAFactory
+from batchode.outputs.summaries import SummaryOutputs
 from batchode.status import Status
 
 
@@ -54,12 +61,16 @@ class LoopSettings:
         Accepted plus rejected steps allowed per trajectory.
     save_observables : bool
         Whether observables are computed and written at save times.
+    save_time_series : bool
+        Whether every save time is written out; when False only the final
+        sample is (save times still feed the summary metrics).
     """
 
     dt_min: float = attrs.field(default=1e-12, validator=_positive)
     dt_max: float = attrs.field(default=math.inf)
     max_steps: int = attrs.field(default=100_000, validator=attrs.validators.ge(1))
     save_observables: bool = False
+    save_time_series: bool = True
 
     @dt_max.validator
     def _dt_max(self, attribute, value):
@@ -68,7 +79,7 @@ class LoopSettings:
 
 
 class IntegrationLoop(CUDAFactory):
-    """Factory of the loop; children ``algorithm`` and ``controller``.
+    """Factory of the loop; children ``algorithm``, ``controller`` and ``summaries``.
 
     Buffers: ``state``, ``proposal``, ``parameters`` (LOCAL), ``error``
     (LOCAL, only for adaptive control) and ``observables`` (LOCAL, only when
@@ -77,10 +88,12 @@ class IntegrationLoop(CUDAFactory):
 
     Settings = LoopSettings
 
-    def __init__(self, algorithm: CUDAFactory, controller: CUDAFactory, **kwargs):
+    def __init__(self, algorithm: CUDAFactory, controller: CUDAFactory,
+                 summaries: SummaryOutputs | None = None, **kwargs):
         super().__init__(precision=algorithm.precision, backend=algorithm.backend.name, **kwargs)
         self.add_child("algorithm", algorithm)
         self.add_child("controller", controller)
+        self.add_child("summaries", summaries or SummaryOutputs(algorithm.child("system")))
         system = algorithm.child("system").system
         self.register_buffer("state", "local", system.n_states)
         self.register_buffer("proposal", "local", system.n_states)
@@ -131,16 +144,41 @@ class IntegrationLoop(CUDAFactory):
         fallback = dtype(1e-6)
         algorithm_view = registry.child_view("algorithm")
         controller_view = registry.child_view("controller")
+        summaries_view = registry.child_view("summaries")
+        summaries = self.child("summaries")
+        summarising = summaries.is_active
+        summary_width = summaries.width
+        summary = summaries.built
+        sample, finalise_window, initialise_summaries = summary.sample, summary.finalise, summary.initialise
+        save_series = s.save_time_series
 
-        def save(k, t, state, p, buffer, state_out, observables_out):
-            for j in range(n):
-                state_out[k, j] = state[j]
-            if save_observables:
-                observables(t, state, p, buffer)
-                for j in range(n_observables):
-                    observables_out[k, j] = buffer[j]
+        def save(k, n_saves, t, state, p, buffer, state_out, observables_out):
+            if save_series or k == n_saves - 1:
+                row = k if save_series else 0
+                for j in range(n):
+                    state_out[row, j] = state[j]
+                if save_observables:
+                    observables(t, state, p, buffer)
+                    for j in range(n_observables):
+                        observables_out[row, j] = buffer[j]
 
         save = self.backend.device_function(save)
+
+        def record(k, n_saves, t, state, p, buffer, state_out, observables_out, per_window, summary_out,
+                   window, in_window, shared, persistent):
+            # One save time: write it out, feed it to the summaries and close
+            # the window it ends; returns the window position after it.
+            save(k, n_saves, t, state, p, buffer, state_out, observables_out)
+            if summarising:
+                in_window += 1
+                sample(in_window, t, state, p, shared, persistent)
+                if k == n_saves - 1 or (k > 0 and k % per_window == 0):
+                    finalise_window(in_window, summary_out[window], shared, persistent)
+                    window += 1
+                    in_window = 0
+            return window, in_window
+
+        record = self.backend.device_function(record)
 
         def initial_step(t, y, p, f0, y1, f1, span):
             # Hairer-Norsett-Wanner's starting step: scale h so that an
@@ -167,7 +205,8 @@ class IntegrationLoop(CUDAFactory):
 
         initial_step = self.backend.device_function(initial_step)
 
-        def loop(t0, dt0, y0, params, save_times, state_out, observables_out, counters, shared, persistent):
+        def loop(t0, dt0, y0, params, save_times, per_window, state_out, observables_out, summary_out,
+                 counters, shared, persistent):
             state = alloc_state(shared, persistent)
             proposal = alloc_proposal(shared, persistent)
             error = alloc_error(shared, persistent)
@@ -175,6 +214,11 @@ class IntegrationLoop(CUDAFactory):
             observed = alloc_observables(shared, persistent)
             algorithm_shared, algorithm_persistent = algorithm_view(shared, persistent)
             controller_shared, controller_persistent = controller_view(shared, persistent)
+            summaries_shared, summaries_persistent = summaries_view(shared, persistent)
+            if summarising:
+                initialise_summaries(summaries_shared, summaries_persistent)
+            window = 0
+            in_window = 0
             for j in range(n):
                 state[j] = y0[j]
             for j in range(n_parameters):
@@ -196,7 +240,9 @@ class IntegrationLoop(CUDAFactory):
             counters[3] = 0
             fsal_valid = False
             while k < n_saves and save_times[k] <= t:
-                save(k, t, state, p, observed, state_out, observables_out)
+                window, in_window = record(k, n_saves, t, state, p, observed, state_out, observables_out,
+                                           per_window, summary_out, window, in_window,
+                                           summaries_shared, summaries_persistent)
                 k += 1
             while k < n_saves:
                 if accepted + rejected >= max_steps:
@@ -237,7 +283,9 @@ class IntegrationLoop(CUDAFactory):
                         status |= nonfinite_flag
                         break
                     while k < n_saves and save_times[k] <= t:
-                        save(k, t, state, p, observed, state_out, observables_out)
+                        window, in_window = record(k, n_saves, t, state, p, observed, state_out,
+                                                   observables_out, per_window, summary_out, window,
+                                                   in_window, summaries_shared, summaries_persistent)
                         k += 1
                     # A step cut short to hit a save time says nothing about
                     # the step the solution allows: keep the larger proposal.
@@ -252,12 +300,17 @@ class IntegrationLoop(CUDAFactory):
                     if not error_is_finite:
                         status |= nonfinite_flag
                     break
-            for row in range(k, n_saves):
+            first_unreached = k if save_series else (0 if k < n_saves else 1)
+            for row in range(first_unreached, state_out.shape[0]):
                 for j in range(n):
                     state_out[row, j] = nan
                 if save_observables:
                     for j in range(n_observables):
                         observables_out[row, j] = nan
+            if summarising:
+                for row in range(window, summary_out.shape[0]):
+                    for j in range(summary_width):
+                        summary_out[row, j] = nan
             counters[0] = accepted
             counters[1] = rejected
             return status

@@ -11,12 +11,13 @@ from batchode.factory import CUDAFactory
 
 
 class TrajectoryBody(CUDAFactory):
-    """``body(i, shared, persistent, args)`` with ``args`` =
-    ``(t0, dt0, y0, params, save_times, states, observables, counters, status)``.
+    """``body(i, shared, persistent, args)`` with ``args`` = ``(t0, dt0, y0, params,
+    save_times, samples_per_window, states, observables, summaries, counters, status)``.
 
     Shapes: ``y0`` (runs, n), ``params`` (runs, n_p); on the CPU ``states``
-    (runs, saves, n), ``observables`` (runs, saves, n_obs), ``counters``
-    (runs, 4); on CUDA the run axis is last in those three.
+    (runs, saves, n), ``observables`` (runs, saves, n_obs), ``summaries``
+    (runs, windows, width), ``counters`` (runs, 4); on CUDA the run axis is
+    last in those four.
     """
 
     def __init__(self, loop: CUDAFactory, **kwargs):
@@ -36,14 +37,15 @@ class TrajectoryBody(CUDAFactory):
 
             def body(i, shared, persistent, args):
                 loop_shared, loop_persistent = view(shared, persistent)
-                args[8][i] = loop(args[0], args[1], args[2][i], args[3][i], args[4], args[5][:, :, i],
-                                  args[6][:, :, i], args[7][:, i], loop_shared, loop_persistent)
+                args[10][i] = loop(args[0], args[1], args[2][i], args[3][i], args[4], args[5],
+                                   args[6][:, :, i], args[7][:, :, i], args[8][:, :, i], args[9][:, i],
+                                   loop_shared, loop_persistent)
 
         else:
 
             def body(i, shared, persistent, args):
                 loop_shared, loop_persistent = view(shared, persistent)
-                args[8][i] = loop(args[0], args[1], args[2][i], args[3][i], args[4], args[5][i],
-                                  args[6][i], args[7][i], loop_shared, loop_persistent)
+                args[10][i] = loop(args[0], args[1], args[2][i], args[3][i], args[4], args[5], args[6][i],
+                                   args[7][i], args[8][i], args[9][i], loop_shared, loop_persistent)
 
         return self.backend.device_function(body)

@@ -40,6 +40,21 @@ class SolveResult:
     method, backend, precision : str
     wall_time : float
         Seconds spent in the solve (inputs, kernel and outputs).
+    summaries : dict of name -> ndarray
+        One array per selected metric, (n_runs, n_windows, n_variables), or
+        (n_runs, n_windows, n_variables, n_components) for metrics with
+        several values (``extrema``: min, max; ``peaks``: count, t_1...).
+        NaN for the windows a failed run did not finish.
+    summary_times : ndarray (n_windows,)
+        The end time of every summary window.
+    summary_variables : tuple of str
+        The summarised states and observables, in the variables axis order.
+    summary_components : dict of name -> tuple of str
+        Component names of every metric (a 1-tuple of its own name for
+        single-valued metrics).
+    output_path : str or None
+        The Zarr store the results were written to, if any; ``y`` and
+        ``observables`` are then Zarr arrays read on demand.
     """
 
     t: np.ndarray
@@ -58,6 +73,11 @@ class SolveResult:
     backend: str
     precision: str
     wall_time: float
+    summaries: dict = attrs.Factory(dict)
+    summary_times: np.ndarray = attrs.Factory(lambda: np.empty(0))
+    summary_variables: tuple = ()
+    summary_components: dict = attrs.Factory(dict)
+    output_path: str | None = None
 
     @property
     def final_state(self) -> np.ndarray:
@@ -111,3 +131,18 @@ class SolveResult:
             f"method={self.method!r}, backend={self.backend!r}, {int(self.success.sum())} succeeded, "
             f"{self.wall_time:.3g} s)"
         )
+
+
+def split_summaries(raw: np.ndarray, layout, n_variables: int) -> dict:
+    """Per-metric arrays from the kernel's summary rows ``(runs, windows, width)``.
+
+    ``layout`` is ``SummaryOutputs.layout``: ``(metric, components, offset)``
+    per metric; each metric's block is variable-major.
+    """
+    runs, windows = raw.shape[:2]
+    split = {}
+    for name, components, offset in layout:
+        block = raw[:, :, offset:offset + len(components) * n_variables]
+        block = block.reshape(runs, windows, n_variables, len(components))
+        split[name] = np.ascontiguousarray(block[..., 0] if len(components) == 1 else block)
+    return split

@@ -1,0 +1,162 @@
+"""How much memory a batch needs, and how to split it into chunks that fit.
+
+A chunk is a contiguous range of runs launched as one kernel. Its inputs
+and outputs must fit the backend's budget (free device memory on CUDA, a
+configurable budget on the CPU); the complete outputs must fit in host
+memory unless they are streamed to disk (:mod:`batchode.batch.store`).
+Chunks run one after another; each run's result does not depend on which
+chunk it was in, so a chunked solve returns exactly the arrays of an
+unchunked one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import attrs
+
+#: Default runs per CPU chunk: large enough that the per-launch overhead
+#: (starting numba's thread pool) is negligible, small enough that the
+#: progress bar moves on long sweeps.
+CPU_CHUNK_RUNS = 1 << 16
+#: Fraction of the free device memory one CUDA chunk may take.
+DEVICE_MEMORY_FRACTION = 0.5
+#: Bytes per run of the int32 counters (4) and the status.
+_INTEGER_BYTES_PER_RUN = 5 * 4
+
+
+def format_bytes(count: float) -> str:
+    """``1536`` -> ``'1.5 KiB'``."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(count) < 1024 or unit == "TiB":
+            return f"{count:.3g} {unit}" if unit != "B" else f"{int(count)} B"
+        count /= 1024
+    raise AssertionError("unreachable")
+
+
+@attrs.frozen
+class BatchShape:
+    """Sizes of one batch's kernel arrays.
+
+    Attributes
+    ----------
+    n_runs, n_states, n_parameters : int
+    state_rows : int
+        Rows of saved states per run (the save times, or 1 without a time series).
+    observable_columns : int
+        Observables saved per row (at least 1: an unused array still has one column).
+    n_windows, summary_width : int
+        Summary rows per run and values per row (``n_windows`` is at least 1).
+    itemsize : int
+        Bytes per float of the working precision.
+    """
+
+    n_runs: int
+    n_states: int
+    n_parameters: int
+    state_rows: int
+    observable_columns: int
+    n_windows: int
+    summary_width: int
+    itemsize: int
+
+    @property
+    def input_bytes_per_run(self) -> int:
+        return (self.n_states + self.n_parameters) * self.itemsize
+
+    @property
+    def output_bytes_per_run(self) -> int:
+        floats = (self.state_rows * (self.n_states + self.observable_columns)
+                  + self.n_windows * max(self.summary_width, 1))
+        return floats * self.itemsize + _INTEGER_BYTES_PER_RUN
+
+    @property
+    def bytes_per_run(self) -> int:
+        """Inputs and outputs of one run in the kernel's arrays."""
+        return self.input_bytes_per_run + self.output_bytes_per_run
+
+    @property
+    def output_bytes(self) -> int:
+        """Host memory the complete results take."""
+        return self.n_runs * self.output_bytes_per_run
+
+    def describe(self) -> str:
+        return (f"{self.n_runs} runs x {format_bytes(self.bytes_per_run)} per run "
+                f"(inputs {format_bytes(self.input_bytes_per_run)}, outputs "
+                f"{format_bytes(self.output_bytes_per_run)}: {self.state_rows} saved rows of "
+                f"{self.n_states} states + {self.observable_columns} observable columns, "
+                f"{self.n_windows} summary rows of {self.summary_width}); results "
+                f"{format_bytes(self.output_bytes)} in all")
+
+
+def available_host_memory() -> int | None:
+    """Bytes of host memory available now (Linux ``MemAvailable``), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def free_device_memory() -> int | None:
+    """Free memory of the current CUDA device in bytes (None in the simulator)."""
+    from numba import config, cuda
+
+    if config.ENABLE_CUDASIM:
+        return None
+    free, _total = cuda.current_context().get_memory_info()
+    return int(free)
+
+
+def check_host_memory(shape: BatchShape, streaming: bool) -> None:
+    """Refuse, before launch, results that cannot fit in host memory.
+
+    Raises
+    ------
+    MemoryError
+        With the bytes needed and available, unless ``streaming`` (results
+        go to disk chunk by chunk).
+    """
+    if streaming:
+        return
+    available = available_host_memory()
+    if available is not None and shape.output_bytes > available:
+        raise MemoryError(
+            f"the results need {format_bytes(shape.output_bytes)} of host memory but "
+            f"{format_bytes(available)} is available ({shape.describe()}); save fewer times "
+            "(save_every, save_time_series=False, summaries), or pass output='results.zarr' "
+            "to write them to disk chunk by chunk"
+        )
+
+
+def plan_chunks(shape: BatchShape, budget_bytes: int | None, max_runs: int | None) -> list[tuple[int, int]]:
+    """Contiguous run ranges ``[(start, stop), ...]`` whose arrays fit ``budget_bytes``.
+
+    Raises
+    ------
+    MemoryError
+        When a single run does not fit the budget.
+    """
+    per_chunk = shape.n_runs
+    if budget_bytes is not None:
+        fits = budget_bytes // shape.bytes_per_run
+        if fits < 1:
+            raise MemoryError(f"one run needs {format_bytes(shape.bytes_per_run)} but the chunk budget is "
+                              f"{format_bytes(budget_bytes)}; raise chunk_memory or save less")
+        per_chunk = min(per_chunk, fits)
+    if max_runs is not None:
+        per_chunk = min(per_chunk, max_runs)
+    per_chunk = max(per_chunk, 1)
+    count = math.ceil(shape.n_runs / per_chunk)
+    return [(c * per_chunk, min((c + 1) * per_chunk, shape.n_runs)) for c in range(count)]
+
+
+__all__ = ["BatchShape", "available_host_memory", "check_host_memory", "format_bytes", "free_device_memory",
+           "plan_chunks"]

@@ -1,0 +1,115 @@
+"""Results written to disk chunk by chunk, in a Zarr store.
+
+Zarr (extra ``export``) because its arrays are cut into independent chunk
+files: a chunk of runs is written as whole Zarr chunks, with no
+read-modify-write of its neighbours, so every finished chunk is on disk the
+moment it is written, a failure later loses nothing, and separate writers
+(Dask workers) can fill separate regions of one store. xarray and Dask read
+it lazily.
+
+Layout (all run-major): ``t`` (saves), ``initial_state`` (runs, n),
+``parameters`` (runs, n_p), ``y`` (runs, rows, n), ``observables`` (runs,
+rows, n_obs, only when saved), ``summaries`` (runs, windows, width, only
+when selected), ``status`` and the four counters (runs). The attributes hold
+the names, the method, the run ranges of the chunks and ``completed_chunks``,
+the indices of the chunks whose outputs are all written.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from batchode.batch.export import _require
+
+#: Output arrays of the kernel that go to the store (besides the summaries).
+COUNTER_NAMES = ("n_accepted", "n_rejected", "n_newton_iterations", "n_linear_iterations")
+
+
+class ResultStore:
+    """A Zarr group receiving one batch's results chunk by chunk.
+
+    Parameters
+    ----------
+    group : zarr.Group
+        An open group (see :meth:`create` and :meth:`open`).
+    """
+
+    def __init__(self, group):
+        self.group = group
+
+    @classmethod
+    def create(cls, path, *, chunks, times, initial_state, parameters, state_rows, n_observables,
+               summary_shape, precision, metadata) -> "ResultStore":
+        """Create the store at ``path`` (replacing one that is there) with its inputs written.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        chunks : list of (start, stop)
+            The run ranges of the chunks (all but the last of one size).
+        times : ndarray (saves,)
+        initial_state, parameters : ndarray (runs, n), (runs, n_p)
+        state_rows : int
+            Saved rows per run.
+        n_observables : int
+            Observables saved per row (0: no ``observables`` array).
+        summary_shape : (windows, width) or None
+        precision : numpy dtype
+        metadata : dict
+            JSON-compatible attributes (names, method, summary layout...).
+        """
+        zarr = _require("zarr", "output=<path>", "export")
+        group = zarr.open_group(os.fspath(path), mode="w")
+        runs, n = initial_state.shape
+        run_chunk = max(stop - start for start, stop in chunks)
+
+        def array(name, shape, dtype, data=None):
+            created = group.create_array(name, shape=shape, dtype=dtype,
+                                         chunks=(run_chunk, *shape[1:]) if shape and name != "t" else shape)
+            if data is not None:
+                created[...] = data
+            return created
+
+        array("t", times.shape, times.dtype, times)
+        array("initial_state", initial_state.shape, initial_state.dtype, initial_state)
+        array("parameters", parameters.shape, parameters.dtype, parameters)
+        array("y", (runs, state_rows, n), precision)
+        if n_observables:
+            array("observables", (runs, state_rows, n_observables), precision)
+        if summary_shape is not None:
+            array("summaries", (runs, *summary_shape), precision)
+        array("status", (runs,), np.int32)
+        for name in COUNTER_NAMES:
+            array(name, (runs,), np.int32)
+        group.attrs.update(dict(metadata, chunks=[list(c) for c in chunks], completed_chunks=[]))
+        return cls(group)
+
+    @classmethod
+    def open(cls, path, mode="r") -> "ResultStore":
+        """Open an existing store (``mode="r+"`` to keep writing)."""
+        zarr = _require("zarr", "open_result", "export")
+        if not os.path.exists(os.fspath(path)):
+            raise FileNotFoundError(f"no batchode result store at {os.fspath(path)!r}")
+        return cls(zarr.open_group(os.fspath(path), mode=mode))
+
+    @property
+    def attributes(self) -> dict:
+        return dict(self.group.attrs)
+
+    @property
+    def completed_chunks(self) -> list[int]:
+        return list(self.group.attrs["completed_chunks"])
+
+    def write_chunk(self, index: int, outputs: dict) -> None:
+        """Write chunk ``index``'s outputs (run-major arrays by store name), then mark it complete.
+
+        The mark comes last, so a chunk interrupted mid-write is not
+        reported complete.
+        """
+        start, stop = self.group.attrs["chunks"][index]
+        for name, values in outputs.items():
+            self.group[name][start:stop] = values
+        done = sorted(set(self.completed_chunks) | {index})
+        self.group.attrs["completed_chunks"] = done

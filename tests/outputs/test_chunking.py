@@ -1,0 +1,99 @@
+"""Chunked runs, results streamed to disk, and the host-memory check."""
+
+import numpy as np
+import pytest
+
+import batchode
+from batchode.batch.store import ResultStore
+
+SPAN = (0.0, 2.0)
+SWEEP = {"rho": np.linspace(2.0, 28.0, 10)}
+WINDOWS = dict(save_every=0.01, summarise_every=0.5)
+
+
+def assert_same_results(got, expected):
+    for name in ("t", "y", "observables", "status", "n_accepted", "n_rejected", "initial_state"):
+        np.testing.assert_array_equal(np.asarray(getattr(got, name)[...]), getattr(expected, name), err_msg=name)
+    assert got.summaries.keys() == expected.summaries.keys()
+    for name, values in expected.summaries.items():
+        np.testing.assert_array_equal(got.summaries[name], values, err_msg=name)
+    np.testing.assert_array_equal(got.parameters["rho"], expected.parameters["rho"])
+
+
+@pytest.fixture(scope="module")
+def unchunked(value_solver):
+    return value_solver.solve(SPAN, parameters=SWEEP, **WINDOWS)
+
+
+def test_many_chunks_by_memory_budget_give_identical_arrays(value_solver, unchunked):
+    batch = value_solver.prepare(SPAN, parameters=SWEEP, **WINDOWS)
+    budget = 3 * batch.shape.bytes_per_run  # 3 runs per chunk: 4 chunks, the last one short
+    chunked = value_solver.solve(SPAN, parameters=SWEEP, chunk_memory=budget, **WINDOWS)
+    assert_same_results(chunked, unchunked)
+
+
+def test_results_written_to_zarr_read_back_identical(value_solver, unchunked, tmp_path):
+    path = tmp_path / "sweep.zarr"
+    streamed = value_solver.solve(SPAN, parameters=SWEEP, output=path, chunk_runs=4, **WINDOWS)
+    assert streamed.output_path == str(path)
+    assert_same_results(streamed, unchunked)
+    assert_same_results(batchode.open_result(path), unchunked)
+    assert ResultStore.open(path).completed_chunks == [0, 1, 2]
+
+
+def test_a_failed_chunk_keeps_the_chunks_before_it(value_solver, unchunked, tmp_path, monkeypatch):
+    path = tmp_path / "partial.zarr"
+    launch, calls = value_solver.kernel.launch, []
+
+    def failing_third_launch(n, args, **options):
+        calls.append(n)
+        if len(calls) == 3:
+            raise RuntimeError("device lost")
+        launch(n, args, **options)
+
+    monkeypatch.setattr(value_solver.kernel, "launch", failing_third_launch)
+    with pytest.raises(RuntimeError, match="device lost"):
+        value_solver.solve(SPAN, parameters=SWEEP, output=path, chunk_runs=3, **WINDOWS)
+    store = ResultStore.open(path)
+    assert store.completed_chunks == [0, 1]
+    np.testing.assert_array_equal(store.group["y"][:6], unchunked.y[:6])
+    np.testing.assert_array_equal(store.group["status"][:6], unchunked.status[:6])
+    with pytest.raises(RuntimeError, match=r"incomplete: chunks \[0, 1\] of 4"):
+        batchode.open_result(path)
+
+
+def test_results_larger_than_host_memory_fail_before_launch(value_solver):
+    # 10^6 runs x 2 * 10^5 saves x (3 states + 1 observable) x 8 bytes = 6.4 TB.
+    rho = {"rho": np.linspace(0.0, 28.0, 1_000_000)}
+    with pytest.raises(MemoryError, match=r"need 5.82 TiB of host memory.*output='results.zarr'"):
+        value_solver.solve(SPAN, parameters=rho, save_every=1e-5)
+
+
+def test_memory_estimate_in_describe_memory(value_solver):
+    text = value_solver.describe_memory(SPAN, parameters=SWEEP, **WINDOWS)
+    batch = value_solver.prepare(SPAN, parameters=SWEEP, **WINDOWS)
+    assert "10 runs x" in text and f"{batch.shape.bytes_per_run}" not in text  # sizes are formatted
+    assert "201 saved rows of 3 states" in text and "4 summary rows of" in text
+    assert text.endswith("chunks: 1 of up to 10 runs")
+    assert value_solver.describe_memory(SPAN, parameters=SWEEP, chunk_runs=4, **WINDOWS).endswith(
+        "chunks: 3 of up to 4 runs")
+
+
+@pytest.mark.parametrize("options, match", [
+    (dict(chunk_memory=0), "chunk_memory must be a positive"),
+    (dict(chunk_runs=2.5), "chunk_runs must be a positive integer"),
+    (dict(chunk_memory=10), "one run needs"),
+])
+def test_bad_chunk_settings(value_solver, options, match):
+    with pytest.raises((ValueError, MemoryError), match=match):
+        value_solver.solve(SPAN, parameters=SWEEP, **WINDOWS, **options)
+
+
+def test_progress_bar_only_on_request_or_a_terminal():
+    from batchode.api import _progress_bar
+
+    assert _progress_bar(False, 10).disable
+    assert _progress_bar(None, 10).disable  # pytest's stderr is not a terminal
+    shown = _progress_bar(True, 10)
+    assert not shown.disable and shown.total == 10
+    shown.close()
