@@ -1,13 +1,14 @@
 """batchode: huge batches of independent ODE systems on GPUs and CPU cores."""
 
-from batchode.api import Solver, open_result, solve_ivp
+from batchode.api import Solver, solve_ivp
+from batchode.batch.store import open_result
 from batchode.factory import CUDAFactory
 from batchode.memory import BufferLocation, BufferRegistry, CUDABuffer
 from batchode.status import Status
-from batchode.systems import ODESystem
+from batchode.systems import Driver, ODESystem
 
 __all__ = [
-    "BufferLocation", "BufferRegistry", "CUDABuffer", "CUDAFactory", "ODESystem",
+    "BufferLocation", "BufferRegistry", "CUDABuffer", "CUDAFactory", "Driver", "ODESystem",
     "Solver", "Status", "open_result", "solve_ivp",
 ]
 __version__ = "0.1.0"

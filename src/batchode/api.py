@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-import sys
 import time
 
 import attrs
@@ -20,11 +18,12 @@ from batchode.batch.chunking import (
     check_host_memory,
     free_device_memory,
     plan_chunks,
+    progress_bar,
 )
-from batchode.batch.grid import build_runs, save_times
+from batchode.batch.grid import build_runs, samples_per_window, save_times
 from batchode.batch.kernel import BatchKernel
-from batchode.batch.results import SolveResult, split_summaries
-from batchode.batch.store import COUNTER_NAMES, ResultStore
+from batchode.batch.results import SolveResult, make_result
+from batchode.batch.store import COUNTER_NAMES, ResultStore, open_result
 from batchode.control import controller_class, make_controller
 from batchode.loop import IntegrationLoop
 from batchode.outputs import SummaryOutputs
@@ -329,9 +328,9 @@ class Solver:
             summary_shape=(shape.n_windows, shape.summary_width) if summaries.is_active else None,
             precision=self.precision, metadata=self._store_metadata(batch),
         )
-        results = None if store is not None else _allocate_outputs(shape, self.precision)
+        results = None if store is not None else shape.allocate_outputs(self.precision)
         copy_back = {"copy_back": OUTPUT_ARGUMENTS} if self.backend == "cuda" else {}
-        bar = _progress_bar(progress, shape.n_runs)
+        bar = progress_bar(progress, shape.n_runs)
         try:
             for index, (start, stop) in enumerate(chunks):
                 in_place = None if results is None else tuple(array[start:stop] for array in results)
@@ -432,84 +431,6 @@ class KernelArguments:
 
     args: tuple
     batch: PreparedBatch
-
-
-def samples_per_window(summarise_every, save_every, n_saves: int) -> int:
-    """Save times per summary window; ``n_saves`` (one window) when ``summarise_every`` is None."""
-    if summarise_every is None:
-        return n_saves
-    if not (isinstance(summarise_every, (int, float)) and math.isfinite(summarise_every) and summarise_every > 0):
-        raise ValueError(f"summarise_every must be a positive number, got {summarise_every!r}")
-    ratio = summarise_every / save_every
-    count = round(ratio)
-    if count < 1 or abs(ratio - count) > 1e-9 * ratio:
-        raise ValueError(f"summarise_every={summarise_every} must be a whole multiple of save_every={save_every}")
-    return count
-
-
-def _allocate_outputs(shape: BatchShape, precision) -> tuple:
-    """Run-major result arrays of a whole batch (states, observables, summaries, counters, status)."""
-    runs = shape.n_runs
-    return (np.empty((runs, shape.state_rows, shape.n_states), precision),
-            np.empty((runs, shape.state_rows, shape.observable_columns), precision),
-            np.empty((runs, shape.n_windows, max(shape.summary_width, 1)), precision),
-            np.zeros((runs, 4), np.int32), np.zeros(runs, np.int32))
-
-
-def _progress_bar(progress, total: int):
-    """A tqdm bar over runs; ``progress=None`` shows it on a terminal after 2 s."""
-    from tqdm.auto import tqdm
-
-    if progress is None:
-        progress = sys.stderr.isatty()
-    return tqdm(total=total, unit="run", desc="batchode", disable=not progress, delay=2.0, leave=False)
-
-
-def make_result(metadata: dict, *, summary, counters, **fields) -> SolveResult:
-    """A :class:`SolveResult` from run-major arrays and the summary layout in ``metadata``."""
-    variables = tuple(metadata["summary_variables"])
-    layout = [(name, tuple(components), offset) for name, components, offset in metadata["summary_layout"]]
-    return SolveResult(
-        **fields, n_accepted=counters[0], n_rejected=counters[1], n_newton_iterations=counters[2],
-        n_linear_iterations=counters[3],
-        summaries=split_summaries(np.asarray(summary), layout, len(variables)) if layout else {},
-        summary_times=np.asarray(metadata["summary_times"]), summary_variables=variables if layout else (),
-        summary_components={name: components for name, components, _ in layout},
-    )
-
-
-def open_result(path, wall_time: float = 0.0) -> SolveResult:
-    """A :class:`SolveResult` reading the Zarr store that ``Solver.solve(output=path)`` wrote.
-
-    ``y`` and ``observables`` stay on disk as Zarr arrays (read on slicing);
-    everything else is loaded.
-
-    Raises
-    ------
-    RuntimeError
-        When not every chunk of the store was completed (the solve was
-        interrupted); the completed chunks are listed.
-    """
-    store = ResultStore.open(path)
-    attributes, group = store.attributes, store.group
-    chunks, done = attributes["chunks"], store.completed_chunks
-    if len(done) != len(chunks):
-        raise RuntimeError(f"the store at {os.fspath(path)!r} is incomplete: chunks {done} of "
-                           f"{len(chunks)} were written")
-    parameters = np.asarray(group["parameters"])
-    observable_names = tuple(attributes["observable_names"])
-    empty_summary = np.empty((parameters.shape[0], 1, 1))
-    return make_result(
-        attributes, t=np.asarray(group["t"]), y=group["y"],
-        observables=group["observables"] if observable_names else None,
-        summary=group["summaries"] if "summaries" in group else empty_summary,
-        status=np.asarray(group["status"]), counters=[np.asarray(group[name]) for name in COUNTER_NAMES],
-        initial_state=np.asarray(group["initial_state"]),
-        parameters={name: parameters[:, j] for j, name in enumerate(attributes["parameter_names"])},
-        state_names=tuple(attributes["state_names"]), observable_names=observable_names,
-        method=attributes["method"], backend=attributes["backend"], precision=attributes["precision"],
-        wall_time=wall_time, output_path=os.fspath(path),
-    )
 
 
 def _time_span(t_span) -> tuple[float, float]:

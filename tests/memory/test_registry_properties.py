@@ -1,6 +1,5 @@
 """Property tests of layouts over random registry trees (ARCHITECTURE rules 2, 3, 6)."""
 
-import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

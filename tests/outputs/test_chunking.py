@@ -90,10 +90,23 @@ def test_bad_chunk_settings(value_solver, options, match):
 
 
 def test_progress_bar_only_on_request_or_a_terminal():
-    from batchode.api import _progress_bar
+    from batchode.batch.chunking import progress_bar
 
-    assert _progress_bar(False, 10).disable
-    assert _progress_bar(None, 10).disable  # pytest's stderr is not a terminal
-    shown = _progress_bar(True, 10)
+    assert progress_bar(False, 10).disable
+    assert progress_bar(None, 10).disable  # pytest's stderr is not a terminal
+    shown = progress_bar(True, 10)
     assert not shown.disable and shown.total == 10
     shown.close()
+
+
+def test_summaries_round_trip_through_zarr_with_xarray(unchunked, tmp_path):
+    import xarray as xr
+
+    dataset = unchunked.to_xarray()
+    assert dataset["summary_extrema"].dims == ("run", "window", "summary_variable", "extrema_component")
+    dataset.to_zarr(tmp_path / "ds.zarr")
+    back = xr.open_zarr(tmp_path / "ds.zarr").load()
+    np.testing.assert_array_equal(back["summary_peaks"].values, unchunked.summaries["peaks"])
+    assert list(back["summary_variable"].values) == ["x", "z", "radius2"]
+    assert list(back["peaks_component"].values) == ["count", "t_1", "t_2", "t_3"]
+    np.testing.assert_array_equal(back["window_end"].values, [0.5, 1.0, 1.5, 2.0])

@@ -85,7 +85,7 @@ def test_derivative_metrics_equal_numpy_of_the_right_hand_side(lorenz_radius):
                                 rtol=1e-8, atol=1e-8, backend="cpu", summaries=["dxdt_max", "dxdt_min"],
                                 summarise_variables=["y", "z"])
     x, y, z = np.moveaxis(result.y, -1, 0)
-    rho, sigma, beta = result.parameters["rho"][:, None], 10.0, 8.0 / 3.0
+    rho, beta = result.parameters["rho"][:, None], 8.0 / 3.0
     derivative = {"y": x * (rho - z) - y, "z": x * y - beta * z}
     window = windows(len(result.t), len(result.t))  # one window: the whole run
     for name in ("dxdt_max", "dxdt_min"):

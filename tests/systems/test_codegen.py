@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from batchode.systems import ODESystem
-from batchode.systems import examples
 
 LITERAL_HEAVY = """
 dx = 2.5*x - x**3/3 + c*y + 0.1 + e

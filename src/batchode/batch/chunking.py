@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 
 import attrs
+import numpy as np
 
 #: Default runs per CPU chunk: large enough that the per-launch overhead
 #: (starting numba's thread pool) is negligible, small enough that the
@@ -80,6 +82,14 @@ class BatchShape:
     def output_bytes(self) -> int:
         """Host memory the complete results take."""
         return self.n_runs * self.output_bytes_per_run
+
+    def allocate_outputs(self, precision) -> tuple:
+        """Run-major result arrays of the whole batch: states, observables, summaries, counters, status."""
+        runs = self.n_runs
+        return (np.empty((runs, self.state_rows, self.n_states), precision),
+                np.empty((runs, self.state_rows, self.observable_columns), precision),
+                np.empty((runs, self.n_windows, max(self.summary_width, 1)), precision),
+                np.zeros((runs, 4), np.int32), np.zeros(runs, np.int32))
 
     def describe(self) -> str:
         return (f"{self.n_runs} runs x {format_bytes(self.bytes_per_run)} per run "
@@ -158,5 +168,14 @@ def plan_chunks(shape: BatchShape, budget_bytes: int | None, max_runs: int | Non
     return [(c * per_chunk, min((c + 1) * per_chunk, shape.n_runs)) for c in range(count)]
 
 
+def progress_bar(progress, total: int):
+    """A tqdm bar over runs; ``progress=None`` shows it on a terminal after 2 s."""
+    from tqdm.auto import tqdm
+
+    if progress is None:
+        progress = sys.stderr.isatty()
+    return tqdm(total=total, unit="run", desc="batchode", disable=not progress, delay=2.0, leave=False)
+
+
 __all__ = ["BatchShape", "available_host_memory", "check_host_memory", "format_bytes", "free_device_memory",
-           "plan_chunks"]
+           "plan_chunks", "progress_bar"]

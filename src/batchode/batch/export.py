@@ -81,7 +81,10 @@ def to_xarray(result: SolveResult) -> xarray.Dataset:
         saved, ``observable``.
 
         Data variables: ``y`` (run, time, state), ``observables`` (run,
-        time, observable) when saved, and along ``run``: ``status``,
+        time, observable) when saved, ``summary_<metric>`` (run, window,
+        summary_variable[, <metric>_component]) for every summary metric,
+        with the coordinate ``window_end`` along ``window``, and along
+        ``run``: ``status``,
         ``n_accepted``, ``n_rejected``, ``n_newton_iterations`` and
         ``n_linear_iterations``. ``status`` carries the CF attributes
         ``flag_masks`` and ``flag_meanings``.
@@ -125,6 +128,16 @@ def to_xarray(result: SolveResult) -> xarray.Dataset:
     if result.observables is not None:
         data["observables"] = (("run", "time", "observable"), result.observables)
         coords["observable"] = _strings(result.observable_names)
+    if result.summaries:
+        coords["window_end"] = ("window", result.summary_times)
+        coords["summary_variable"] = _strings(result.summary_variables)
+    for name, values in result.summaries.items():
+        dims = ("run", "window", "summary_variable")
+        components = result.summary_components[name]
+        if len(components) > 1:
+            dims += (f"{name}_component",)
+            coords[f"{name}_component"] = _strings(components)
+        data[f"summary_{name}"] = (dims, values)
     coords.update((name, ("run", values)) for name, values in inputs)
     coords["status_name"] = ("run", _strings(decode(result.status)))
     attrs = {"method": result.method, "backend": result.backend, "precision": result.precision,

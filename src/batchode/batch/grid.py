@@ -9,6 +9,7 @@ input varying slowest.
 from __future__ import annotations
 
 import difflib
+import math
 
 import numpy as np
 
@@ -123,4 +124,17 @@ def save_times(t0: float, t1: float, save_every: float | None) -> np.ndarray:
     return times
 
 
-__all__ = ["GRIDS", "build_runs", "save_times"]
+def samples_per_window(summarise_every, save_every, n_saves: int) -> int:
+    """Save times per summary window; ``n_saves`` (one window) when ``summarise_every`` is None."""
+    if summarise_every is None:
+        return n_saves
+    if not (isinstance(summarise_every, (int, float)) and math.isfinite(summarise_every) and summarise_every > 0):
+        raise ValueError(f"summarise_every must be a positive number, got {summarise_every!r}")
+    ratio = summarise_every / save_every
+    count = round(ratio)
+    if count < 1 or abs(ratio - count) > 1e-9 * ratio:
+        raise ValueError(f"summarise_every={summarise_every} must be a whole multiple of save_every={save_every}")
+    return count
+
+
+__all__ = ["GRIDS", "build_runs", "samples_per_window", "save_times"]

@@ -146,3 +146,16 @@ def split_summaries(raw: np.ndarray, layout, n_variables: int) -> dict:
         block = block.reshape(runs, windows, n_variables, len(components))
         split[name] = np.ascontiguousarray(block[..., 0] if len(components) == 1 else block)
     return split
+
+
+def make_result(metadata: dict, *, summary, counters, **fields) -> SolveResult:
+    """A :class:`SolveResult` from run-major arrays and the summary layout in ``metadata``."""
+    variables = tuple(metadata["summary_variables"])
+    layout = [(name, tuple(components), offset) for name, components, offset in metadata["summary_layout"]]
+    return SolveResult(
+        **fields, n_accepted=counters[0], n_rejected=counters[1], n_newton_iterations=counters[2],
+        n_linear_iterations=counters[3],
+        summaries=split_summaries(np.asarray(summary), layout, len(variables)) if layout else {},
+        summary_times=np.asarray(metadata["summary_times"]), summary_variables=variables if layout else (),
+        summary_components={name: components for name, components, _ in layout},
+    )

@@ -22,6 +22,7 @@ import os
 import numpy as np
 
 from batchode.batch.export import _require
+from batchode.batch.results import SolveResult, make_result
 
 #: Output arrays of the kernel that go to the store (besides the summaries).
 COUNTER_NAMES = ("n_accepted", "n_rejected", "n_newton_iterations", "n_linear_iterations")
@@ -113,3 +114,37 @@ class ResultStore:
             self.group[name][start:stop] = values
         done = sorted(set(self.completed_chunks) | {index})
         self.group.attrs["completed_chunks"] = done
+
+
+def open_result(path, wall_time: float = 0.0) -> SolveResult:
+    """A :class:`SolveResult` reading the Zarr store that ``Solver.solve(output=path)`` wrote.
+
+    ``y`` and ``observables`` stay on disk as Zarr arrays (read on slicing);
+    everything else is loaded.
+
+    Raises
+    ------
+    RuntimeError
+        When not every chunk of the store was completed (the solve was
+        interrupted); the completed chunks are listed.
+    """
+    store = ResultStore.open(path)
+    attributes, group = store.attributes, store.group
+    chunks, done = attributes["chunks"], store.completed_chunks
+    if len(done) != len(chunks):
+        raise RuntimeError(f"the store at {os.fspath(path)!r} is incomplete: chunks {done} of "
+                           f"{len(chunks)} were written")
+    parameters = np.asarray(group["parameters"])
+    observable_names = tuple(attributes["observable_names"])
+    empty_summary = np.empty((parameters.shape[0], 1, 1))
+    return make_result(
+        attributes, t=np.asarray(group["t"]), y=group["y"],
+        observables=group["observables"] if observable_names else None,
+        summary=group["summaries"] if "summaries" in group else empty_summary,
+        status=np.asarray(group["status"]), counters=[np.asarray(group[name]) for name in COUNTER_NAMES],
+        initial_state=np.asarray(group["initial_state"]),
+        parameters={name: parameters[:, j] for j, name in enumerate(attributes["parameter_names"])},
+        state_names=tuple(attributes["state_names"]), observable_names=observable_names,
+        method=attributes["method"], backend=attributes["backend"], precision=attributes["precision"],
+        wall_time=wall_time, output_path=os.fspath(path),
+    )

@@ -2,6 +2,7 @@
 
 from batchode.systems.codegen import DeviceFunctions
 from batchode.systems.derivatives import DerivativeFunctions
+from batchode.systems.drivers import Driver
 from batchode.systems.system import ODESystem
 
-__all__ = ["DerivativeFunctions", "DeviceFunctions", "ODESystem"]
+__all__ = ["DerivativeFunctions", "DeviceFunctions", "Driver", "ODESystem"]

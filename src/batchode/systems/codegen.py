@@ -9,11 +9,12 @@ float64 literal, and the source alone identifies the compiled code.
 import hashlib
 import linecache
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
 import sympy
+from sympy.core.function import AppliedUndef
 
 from batchode.systems.model import SymbolicModel
 from batchode.systems.parsing import IfElse
@@ -147,6 +148,7 @@ def compile_source(
     precision: type[np.floating],
     decorator: Callable[[Callable], Callable],
     functions: type[tuple] = DeviceFunctions,
+    helpers: Mapping[str, Callable] | None = None,
 ) -> tuple:
     """Execute generated source and compile its functions with ``decorator``.
 
@@ -159,6 +161,9 @@ def compile_source(
         Turns a Python function into a compiled one, e.g. ``numba.njit``.
     functions : NamedTuple class, default DeviceFunctions
         Its fields name the functions of ``source`` to compile.
+    helpers : Mapping[str, callable], optional
+        Compiled functions the source calls by name (the drivers'
+        ``_driver_<name>`` and ``_driver_<name>_slope``).
 
     Returns
     -------
@@ -169,11 +174,16 @@ def compile_source(
     # Registering the source lets tracebacks and numba's error messages show
     # the generated lines.
     linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
-    namespace = {"_precision": precision, "_math": math}
+    namespace = {"_precision": precision, "_math": math, **(helpers or {})}
     # Safe: `source` comes from module_source, printed from validated SymPy
     # trees; no user text reaches exec.
     exec(compile(source, filename, "exec"), namespace)
     return functions(*(decorator(namespace[name]) for name in functions._fields))
+
+
+def driver_function_name(name: str, slope: bool = False) -> str:
+    """Name under which generated code calls driver ``name``'s value (or slope) function."""
+    return f"_driver_{name}_slope" if slope else f"_driver_{name}"
 
 
 def _function_source(function: GeneratedFunction, printer: "_Printer") -> str:
@@ -293,6 +303,10 @@ class _Printer:
     def _print(self, e: sympy.Basic) -> tuple[str, int]:
         if e.is_Symbol:
             return e.name, _ATOM
+        if isinstance(e, AppliedUndef):  # a driver's value, name(t)
+            return f"{driver_function_name(e.func.__name__)}({self.print(e.args[0])})", _ATOM
+        if isinstance(e, sympy.Derivative) and isinstance(e.expr, AppliedUndef) and e.derivative_count == 1:
+            return f"{driver_function_name(e.expr.func.__name__, slope=True)}({self.print(e.expr.args[0])})", _ATOM
         if e.is_number:
             # Folding numeric subexpressions (sqrt(2), pi/2) here computes them
             # in double precision once instead of in `precision` at run time.

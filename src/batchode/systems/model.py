@@ -39,6 +39,11 @@ class SymbolicModel:
         and constants.
     observable_expressions : tuple of sympy.Expr
         Each observable in terms of the same symbols.
+    drivers : tuple of str
+        Names of the sampled forcing inputs; in the expressions each appears
+        as an undefined function of time, ``name(t)``, so that SymPy gives
+        its time derivative as ``Derivative(name(t), t)`` and its derivative
+        with respect to every state as zero.
     """
 
     time: sympy.Symbol
@@ -48,6 +53,7 @@ class SymbolicModel:
     observables: tuple[sympy.Symbol, ...]
     derivatives: tuple[sympy.Expr, ...]
     observable_expressions: tuple[sympy.Expr, ...]
+    drivers: tuple[str, ...] = ()
 
 
 def check_name(name: object, kind: str) -> str:
@@ -74,6 +80,7 @@ def build_model(
     state_names: Sequence[str] | None,
     parameter_names: Sequence[str],
     constants: Mapping[str, float],
+    driver_names: Sequence[str] = (),
 ) -> SymbolicModel:
     """Classify equations into states and observables and convert them to SymPy.
 
@@ -87,6 +94,8 @@ def build_model(
         ``<name>``, in order of appearance.
     parameter_names : sequence of str
     constants : Mapping[str, float]
+    driver_names : sequence of str, optional
+        Forcing inputs the equations may use like parameters.
 
     Returns
     -------
@@ -106,6 +115,7 @@ def build_model(
     for kind, names in (
         ("parameter", parameter_names),
         ("constant", constants),
+        ("driver", driver_names),
         ("state", states),
         ("observable", observables),
     ):
@@ -116,6 +126,7 @@ def build_model(
                 raise ValueError(f"'{name}' is defined both as {kinds[name]} and as {described}")
             kinds[name] = described
     symbols = {name: make_symbol(name) for name in [TIME, *kinds]}
+    symbols.update({name: sympy.Function(name, real=True)(symbols[TIME]) for name in driver_names})
 
     derivative_expressions = [rhs_to_sympy(derivative_of[s], symbols) for s in states]
     observable_expressions = {
@@ -130,6 +141,7 @@ def build_model(
         observables=tuple(symbols[name] for name in observables),
         derivatives=tuple(e.xreplace(resolved) for e in derivative_expressions),
         observable_expressions=tuple(resolved[symbols[name]] for name in observables),
+        drivers=tuple(driver_names),
     )
 
 

@@ -10,12 +10,13 @@ import attrs
 import numpy as np
 import sympy
 
-from batchode.systems.codegen import DeviceFunctions, compile_source, generate_source
+from batchode.systems.codegen import DeviceFunctions, compile_source, driver_function_name, generate_source
 from batchode.systems.derivatives import (
     DerivativeFunctions,
     finite_difference_functions,
     generate_derivative_source,
 )
+from batchode.systems.drivers import Driver, as_driver, compile_driver
 from batchode.systems.model import SymbolicModel, build_model, check_name
 from batchode.systems.parsing import parse_equations
 
@@ -51,6 +52,8 @@ class ODESystem:
     user_jvp, user_jacobian, user_time_derivative : callable or None
         The derivative functions given to :meth:`from_function`; None for
         equations and for those left to finite differences.
+    drivers : tuple of (str, Driver)
+        The sampled forcing inputs of an equation system, by name.
     """
 
     state_names: tuple[str, ...]
@@ -68,6 +71,7 @@ class ODESystem:
     user_jvp: Callable | None = None
     user_jacobian: Callable | None = None
     user_time_derivative: Callable | None = None
+    drivers: tuple[tuple[str, Driver], ...] = ()
 
     @classmethod
     def from_equations(
@@ -76,6 +80,7 @@ class ODESystem:
         parameters: Sequence[str] | Mapping[str, float] = (),
         initial_state: Sequence[str] | Mapping[str, float] | None = None,
         constants: Mapping[str, float] | None = None,
+        drivers: Mapping[str, object] | None = None,
     ) -> "ODESystem":
         """Define a system by equations written as text.
 
@@ -104,6 +109,13 @@ class ODESystem:
             (or give the states here).
         constants : Mapping[str, float], optional
             Names whose values are baked into the generated code.
+        drivers : Mapping[str, Driver or (times, values)], optional
+            Forcing inputs given as samples, used in the equations by name
+            like parameters and interpolated at the current time
+            (:class:`~batchode.systems.drivers.Driver`; a ``(times,
+            values)`` pair means a cubic spline held constant outside the
+            samples).  Their samples are baked into the compiled code, shared
+            by every run; new samples mean a new compilation.
 
         Returns
         -------
@@ -138,12 +150,15 @@ class ODESystem:
             (None, None) if initial_state is None else _names_and_defaults(initial_state, "state")
         )
         constants = {} if constants is None else dict(constants)
-        model = build_model(parse_equations(equations), state_names, parameter_names, constants)
+        driver_list = tuple((name, as_driver(name, value)) for name, value in (drivers or {}).items())
+        model = build_model(parse_equations(equations), state_names, parameter_names, constants,
+                            tuple(name for name, _ in driver_list))
         source = generate_source(model)
         # The derivatives are generated on demand from the exact expressions,
         # which the printed source does not pin down to the last bit (a
         # rational 1/3 and the float 0.333... print alike).
-        key = hashlib.sha256((source + sympy.srepr(model.derivatives)).encode()).hexdigest()
+        samples = "".join(f"{name}:{driver.digest};" for name, driver in driver_list)
+        key = hashlib.sha256((source + sympy.srepr(model.derivatives) + samples).encode()).hexdigest()
         return cls(
             state_names=tuple(s.name for s in model.states),
             parameter_names=parameter_names,
@@ -155,6 +170,7 @@ class ODESystem:
             generated_source=source,
             symbolic=model,
             rhs_function=None,
+            drivers=driver_list,
         )
 
     @classmethod
@@ -283,8 +299,18 @@ class ODESystem:
         """
         precision = _check_precision(precision)
         if self.generated_source is not None:
-            return compile_source(self.generated_source, precision, decorator)
+            return compile_source(self.generated_source, precision, decorator,
+                                  helpers=self._driver_functions(decorator, precision))
         return DeviceFunctions(decorator(self.rhs_function), decorator(_no_observables))
+
+    def _driver_functions(self, decorator, precision) -> dict:
+        """Compiled value and slope functions of every driver, by the names generated code calls."""
+        helpers = {}
+        for name, driver in self.drivers:
+            value, slope = compile_driver(driver, decorator, precision)
+            helpers[driver_function_name(name)] = value
+            helpers[driver_function_name(name, slope=True)] = slope
+        return helpers
 
     @functools.cached_property
     def derivative_source(self) -> str | None:
@@ -336,7 +362,8 @@ class ODESystem:
         """
         precision = _check_precision(precision)
         if self.derivative_source is not None:
-            return compile_source(self.derivative_source, precision, decorator, DerivativeFunctions)
+            return compile_source(self.derivative_source, precision, decorator, DerivativeFunctions,
+                                  helpers=self._driver_functions(decorator, precision))
         if dxdt is None:
             dxdt = decorator(self.rhs_function)
         supplied = (self.user_jvp, self.user_jacobian, self.user_time_derivative)
