@@ -12,8 +12,9 @@ Step contract (every algorithm family keeps it)::
    (:class:`~batchode.algorithms.tableaus.butcher.ResidualEstimate`), the
    sampled residual of largest weighted RMS norm times the estimate's
    scale, so that the loop's norm of ``error`` is the residual estimate.
-4. ``fsal_valid`` says the previous step was accepted, so for an FSAL
-   tableau the cached last-stage derivative equals ``f(t, y)``.
+4. ``fsal_valid`` says the previous step was accepted, so a derivative
+   the step cached at its end point (an FSAL tableau's last stage, or the
+   evaluation a residual estimate makes there) equals ``f(t, y)``.
 5. ``counters`` (int32) accumulates work: ``counters[2]`` Newton
    iterations and ``counters[3]`` linear-solver iterations (implicit
    families; explicit steps leave it alone).
@@ -170,13 +171,14 @@ class ERKStep(RungeKuttaStep):
     def _add_residual_error(code: StepSource, residual: ResidualEstimate, n: int) -> None:
         """Lines forming ``error`` from the residual estimate (Shampine 2005).
 
-        At each node ``s`` the scaled residual ``dt f(t + s dt, u(s)) - u'(s)``
-        of the Hermite interpolant (:func:`_hermite_weights`, ``cache`` holding
-        ``f(t + dt, y_new)``) is formed in place of the derivative at ``u(s)``:
-        the first node's in ``error``, each later one in ``residual``, which
-        replaces ``error`` when its weighted norm is larger. Scaling the kept
-        residual makes the loop's (homogeneous) norm of ``error`` equal
-        ``scale * max_s ||r(s)||``.
+        At each node ``s``, ``f(t + s dt, u(s))`` of the Hermite interpolant
+        (:func:`_hermite_weights`, with ``cache`` holding ``f(t + dt, y_new)``)
+        is evaluated into a vector that is then turned, in place, into the
+        scaled residual ``r(s) = dt f(t + s dt, u(s)) - u'(s)``: the first
+        node's vector is ``error``, each later one ``residual``, which replaces
+        ``error`` when its weighted norm is larger. Scaling the kept residual
+        makes the loop's (homogeneous) norm of ``error`` equal
+        ``scale * max_s ||r(s)||``, Julia's ``EEst``.
         """
         ends = ["k_0", "cache"]
         last = len(residual.nodes) - 1
