@@ -63,7 +63,8 @@ class Solver:
         A method name (``batchode.algorithms.available_methods()``) or tableau.
     step_controller : {"fixed", "i", "pi", "pid", "gustafsson"} or None
         None: the method's default (PI with DifferentialEquations.jl's
-        constants for methods with an error estimate, else fixed).
+        constants for methods with an error estimate, an embedded pair or
+        a residual estimate as for ``classical-rk4``; else fixed).
     rtol, atol : float or sequence of float (one per state)
     dt : float, optional
         Initial step (adaptive; default: chosen per run from two evaluations
@@ -151,7 +152,7 @@ class Solver:
         newton = dict(rtol=settings["rtol"], atol=settings["atol"], tolerance=settings["newton_tolerance"],
                       max_iterations=settings["newton_max_iterations"])
         step = make_step(tableau, system, compute_error=adaptive, linear_solver=settings["linear_solver"],
-                         newton_settings=newton)
+                         newton_settings=newton, tolerances=dict(rtol=settings["rtol"], atol=settings["atol"]))
         controller = make_controller(
             controller_name, tableau.name, tableau.order, n_states=self.system.n_states,
             rtol=settings["rtol"], atol=settings["atol"], **options,

@@ -14,9 +14,8 @@ from batchode.systems.examples import lorenz
 from conftest import JuliaReference
 
 ERK = JuliaReference().methods_of("erk")
-# classical-rk4 has no embedded pair; Julia adapts it with a residual-based
-# estimate (two extra evaluations) we do not implement, so there is no
-# like-for-like adaptive pin.
+# Every method with an error estimate: an embedded pair, or for classical-rk4
+# Shampine's residual estimate, as Julia's RK4() adapts it.
 ADAPTIVE = [m for m in ERK if get_tableau(m).has_error_estimate]
 
 

@@ -77,7 +77,7 @@ def test_combinatorial_and_verbatim_grids():
     (dict(method="tsit6"), "tsit5"),
     (dict(step_controller="pii"), "'pi'"),
     (dict(step_controller="fixed"), "needs a step"),
-    (dict(method="classical-rk4", step_controller="pi"), "no embedded error estimate"),
+    (dict(method="ralston-33", step_controller="pi"), "'ralston-33' has no error estimate"),
     (dict(precision="float16"), "float32"),
     (dict(backend="gpu"), "unknown backend"),
     (dict(rtol=-1.0), "tolerances"),

@@ -8,13 +8,17 @@ from batchode.algorithms.rosenbrock import RosenbrockStep
 from batchode.algorithms.tableaus import ButcherTableau, available_methods, get_tableau
 
 
-def make_step(method, system_factory, compute_error: bool, linear_solver=None, newton_settings=None):
+def make_step(method, system_factory, compute_error: bool, linear_solver=None, newton_settings=None,
+              tolerances=None):
     """The step factory for ``method`` (a name or a tableau) on ``system_factory``.
 
     DIRK methods get a Newton child (``newton_settings``: Newton's settings)
     holding the linear solver ``linear_solver`` ("dense", "gmres", "minres",
     or None for the default by system size); Rosenbrock methods hold the
-    linear solver directly.
+    linear solver directly. ``tolerances`` (``rtol`` and ``atol``) go to an
+    explicit step only when it forms a residual estimate, the one explicit
+    step that weighs errors itself; every other step stays independent of
+    the tolerances, so its compiled code is shared across them.
     """
     from batchode.solvers.linear import make_linear_solver
     from batchode.solvers.newton import Newton
@@ -22,7 +26,9 @@ def make_step(method, system_factory, compute_error: bool, linear_solver=None, n
     tableau = get_tableau(method)
     common = dict(tableau=tableau, n_states=system_factory.n_states, compute_error=compute_error)
     if tableau.family == "erk":
-        return ERKStep(system_factory, **common)
+        forms_residual = compute_error and tableau.residual_estimate is not None
+        weights = (tolerances or {}) if forms_residual else {}
+        return ERKStep(system_factory, **common, **weights)
     if tableau.family == "dirk":
         newton = Newton(system_factory, make_linear_solver(linear_solver, system_factory),
                         **(newton_settings or {}))

@@ -19,7 +19,7 @@ class RungeKuttaSettings:
     n_states : int
         System size.
     compute_error : bool
-        Whether to form the embedded error estimate (False for fixed steps).
+        Whether to form the error estimate (False for fixed steps).
     """
 
     tableau: ButcherTableau = attrs.field(converter=get_tableau)
@@ -35,8 +35,9 @@ class RungeKuttaSettings:
             raise ValueError(f"tableau {self.tableau.name!r} is not {needs}")
         if self.compute_error and not self.tableau.has_error_estimate:
             raise ValueError(
-                f"method {self.tableau.name!r} has no embedded error estimate, so it cannot adapt its "
-                "step; use step_controller='fixed' or a method with an embedded pair"
+                f"method {self.tableau.name!r} has no error estimate (neither an embedded pair nor a "
+                "residual estimate), so it cannot adapt its step; use step_controller='fixed' or a "
+                "method with an error estimate"
             )
 
 

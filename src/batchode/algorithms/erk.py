@@ -6,10 +6,15 @@ Step contract (every algorithm family keeps it)::
 
 1. ``y`` (n states at time ``t``) and ``p`` (parameters) are read only.
 2. ``y_new`` receives the solution at ``t + dt``.
-3. ``error`` receives the embedded error estimate ``dt * sum(e_i k_i)``
-   when the factory computes one (``compute_error``), else is untouched.
-4. ``fsal_valid`` says the previous step was accepted, so for an FSAL
-   tableau the cached last-stage derivative equals ``f(t, y)``.
+3. ``error`` receives the error estimate when the factory computes one
+   (``compute_error``), else is untouched: the embedded estimate
+   ``dt * sum(e_i k_i)``, or, for a tableau with a residual estimate
+   (:class:`~batchode.algorithms.tableaus.butcher.ResidualEstimate`), the
+   sampled residual of largest weighted RMS norm times the estimate's
+   scale, so that the loop's norm of ``error`` is the residual estimate.
+4. ``fsal_valid`` says the previous step was accepted, so a derivative
+   the step cached at its end point (an FSAL tableau's last stage, or the
+   evaluation a residual estimate makes there) equals ``f(t, y)``.
 5. ``counters`` (int32) accumulates work: ``counters[2]`` Newton
    iterations and ``counters[3]`` linear-solver iterations (implicit
    families; explicit steps leave it alone).
@@ -29,21 +34,74 @@ import attrs
 
 from batchode.algorithms.base import RungeKuttaSettings, RungeKuttaStep
 from batchode.algorithms.source import StepSource
+from batchode.algorithms.tableaus.butcher import ResidualEstimate
+from batchode.control.base import check_tolerances, tolerance_tuple, weighted_rms_norm
+
+_optional_tolerances = attrs.converters.optional(tolerance_tuple)
+
+
+def _hermite_weights(s: float) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """Weights of the cubic Hermite interpolant over a step, at the fraction ``s`` of it.
+
+    With ``jump = y_new - y`` and the derivatives ``f_old = f(t, y)``,
+    ``f_new = f(t + dt, y_new)``, the interpolant is
+    ``u(s) = y + v jump + dt (w_old f_old + w_new f_new)`` and its derivative
+    with respect to ``s`` is ``u'(s) = v' jump + dt (w_old' f_old + w_new' f_new)``.
+
+    Returns
+    -------
+    value, slope : tuple of float
+        ``(v, w_old, w_new)`` and ``(v', w_old', w_new')`` at ``s``.
+    """
+    value = (s * s * (3.0 - 2.0 * s), s * (1.0 - s) ** 2, -s * s * (1.0 - s))
+    slope = (6.0 * s * (1.0 - s), (1.0 - s) * (1.0 - 3.0 * s), s * (3.0 * s - 2.0))
+    return value, slope
 
 
 @attrs.frozen
 class ERKSettings(RungeKuttaSettings):
-    """Settings of an explicit Runge-Kutta step (see ``RungeKuttaSettings``)."""
+    """Settings of an explicit Runge-Kutta step (see ``RungeKuttaSettings``).
+
+    Attributes
+    ----------
+    rtol, atol : tuple of float or None
+        The run's tolerances, one per state or one for all. Only a residual
+        estimate needs them (the step keeps the sampled residual of largest
+        weighted norm), and then they are required; other steps leave them
+        None, so their compiled code does not depend on the tolerances.
+    """
+
+    rtol: tuple | None = attrs.field(default=None, converter=_optional_tolerances)
+    atol: tuple | None = attrs.field(default=None, converter=_optional_tolerances)
 
     accepts = (staticmethod(lambda tableau: tableau.is_explicit), "explicit; the ERK engine needs an explicit one")
+
+    def __attrs_post_init__(self):
+        super().__attrs_post_init__()
+        if self.residual is None:
+            return
+        if self.rtol is None or self.atol is None:
+            raise ValueError(
+                f"method {self.tableau.name!r} estimates its error from a residual, which the step "
+                "weighs with the tolerances: pass rtol and atol"
+            )
+        check_tolerances(self.rtol, self.atol, self.n_states)
+
+    @property
+    def residual(self) -> ResidualEstimate | None:
+        """The residual estimate the step forms: the tableau's, when an error is asked for."""
+        return self.tableau.residual_estimate if self.compute_error else None
 
 
 class ERKStep(RungeKuttaStep):
     """Factory of an explicit Runge-Kutta step for one tableau.
 
     Buffers: ``stage_derivatives`` (LOCAL, stages x n), ``stage_state``
-    (LOCAL, n) and, only for FSAL tableaus, ``fsal_cache`` (LOCAL_PERSISTENT,
-    n), which keeps the last stage's derivative for the next step.
+    (LOCAL, n); ``fsal_cache`` (LOCAL_PERSISTENT, n), only when the step
+    ends knowing ``f(t + dt, y_new)`` (see :attr:`caches_end_derivative`),
+    which keeps it for the next step; and ``residual`` (LOCAL, n), only for
+    a residual estimate sampled at more than one node, which holds the
+    residual at the later nodes.
     """
 
     Settings = ERKSettings
@@ -53,10 +111,24 @@ class ERKStep(RungeKuttaStep):
         n = lambda: self.settings.n_states  # noqa: E731 - sizes follow the settings
         self.register_buffer("stage_derivatives", "local", lambda: self.settings.tableau.stages * n())
         self.register_buffer("stage_state", "local", n)
-        self.register_buffer("fsal_cache", "local_persistent", n, enabled=lambda: self.settings.tableau.is_fsal)
+        self.register_buffer("fsal_cache", "local_persistent", n, enabled=lambda: self.caches_end_derivative)
+        self.register_buffer(
+            "residual", "local", n,
+            enabled=lambda: self.settings.residual is not None and len(self.settings.residual.nodes) > 1,
+        )
+
+    @property
+    def caches_end_derivative(self) -> bool:
+        """True if the step computes ``f(t + dt, y_new)`` and keeps it as the next first stage.
+
+        An FSAL tableau's last stage is that derivative; a residual estimate
+        evaluates it anyway (the interpolant needs it), so after an accepted
+        step it saves the next step an evaluation, as in OrdinaryDiffEq.jl.
+        """
+        return self.tableau.is_fsal or self.settings.residual is not None
 
     def _source(self) -> StepSource:
-        tableau = self.tableau
+        tableau, residual = self.tableau, self.settings.residual
         s, n = tableau.stages, self.settings.n_states
         code = StepSource(self.precision)
         stages = [f"k_{r}" for r in range(s)]
@@ -66,7 +138,7 @@ class ERKStep(RungeKuttaStep):
             "    y_stage = alloc_stage_state(shared, persistent)",
             *[f"    k_{r} = k[{r * n}:{(r + 1) * n}]" for r in range(s)],
         )
-        if tableau.is_fsal:
+        if self.caches_end_derivative:
             code.add(
                 "    cache = alloc_fsal_cache(shared, persistent)",
                 "    if fsal_valid:",
@@ -85,16 +157,65 @@ class ERKStep(RungeKuttaStep):
                 f"        y_stage[j] = y[j] + dt * ({code.combination(weights, stages[:r])})",
                 f"    dxdt(t + {time} * dt, y_stage, p, k_{r})" if time else f"    dxdt(t, y_stage, p, k_{r})",
             )
-        code.add_solution_and_error(tableau, n, self.settings.compute_error)
+        code.add_solution_and_error(tableau, n, self.settings.compute_error and residual is None)
         if tableau.is_fsal:
             code.add(f"    for j in range({n}):", f"        cache[j] = k_{s - 1}[j]")
+        elif residual is not None:
+            code.add("    dxdt(t + dt, y_new, p, cache)")
+        if residual is not None:
+            self._add_residual_error(code, residual, n)
         code.add("    return 0")
         return code
+
+    @staticmethod
+    def _add_residual_error(code: StepSource, residual: ResidualEstimate, n: int) -> None:
+        """Lines forming ``error`` from the residual estimate (Shampine 2005).
+
+        At each node ``s``, ``f(t + s dt, u(s))`` of the Hermite interpolant
+        (:func:`_hermite_weights`, with ``cache`` holding ``f(t + dt, y_new)``)
+        is evaluated into a vector that is then turned, in place, into the
+        scaled residual ``r(s) = dt f(t + s dt, u(s)) - u'(s)``: the first
+        node's vector is ``error``, each later one ``residual``, which replaces
+        ``error`` when its weighted norm is larger. Scaling the kept residual
+        makes the loop's (homogeneous) norm of ``error`` equal
+        ``scale * max_s ||r(s)||``, Julia's ``EEst``.
+        """
+        ends = ["k_0", "cache"]
+        last = len(residual.nodes) - 1
+        for i, node in enumerate(residual.nodes):
+            (v, *w), (dv, *dw) = _hermite_weights(node)
+            target = "error" if i == 0 else "residual"
+            if i == 1:
+                code.add("    residual = alloc_residual(shared, persistent)")
+            code.add(
+                f"    for j in range({n}):",
+                f"        y_stage[j] = y[j] + {code.constant(f'v_{i}', v)} * (y_new[j] - y[j]) + dt * "
+                f"({code.combination(code.weights(f'w_{i}', w), ends)})",
+                f"    dxdt(t + {code.constant(f's_{i}', node)} * dt, y_stage, p, {target})",
+                f"    for j in range({n}):",
+                f"        {target}[j] = dt * ({target}[j] - ({code.combination(code.weights(f'dw_{i}', dw), ends)}))"
+                f" - {code.constant(f'dv_{i}', dv)} * (y_new[j] - y[j])",
+            )
+            if i == 0 and last > 0:
+                code.add("    largest = norm(error, y, y_new)")
+            elif i > 0:
+                code.add(
+                    "    size = norm(residual, y, y_new)",
+                    "    if size > largest:",
+                    *(["        largest = size"] if i < last else []),
+                    f"        for j in range({n}):",
+                    "            error[j] = residual[j]",
+                )
+        code.add(f"    for j in range({n}):",
+                 f"        error[j] = {code.constant('residual_scale', residual.scale)} * error[j]")
 
     def build(self):
         buffers = self.buffer_registry.buffers
         namespace = {"dxdt": self.child("system").device_function}
-        for name in ("stage_derivatives", "stage_state", "fsal_cache"):
+        for name in ("stage_derivatives", "stage_state", "fsal_cache", "residual"):
             namespace[f"alloc_{name}"] = buffers[name].allocate()
+        if self.settings.residual is not None:
+            s = self.settings
+            namespace["norm"] = weighted_rms_norm(self.backend, self.precision, s.n_states, s.rtol, s.atol)
         step, _ = self._source().compile("step", namespace, f"erk step {self.tableau.name}")
         return self.backend.device_function(step, inline=False)

@@ -32,6 +32,40 @@ def tolerance_tuple(value) -> tuple[float, ...]:
     return tuple(float(v) for v in array)
 
 
+def check_tolerances(rtol: tuple, atol: tuple, n_states: int) -> None:
+    """Raise ``ValueError`` unless ``rtol``/``atol`` (from :func:`tolerance_tuple`) fit ``n_states``."""
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if len(value) not in (1, n_states):
+            raise ValueError(f"{name} has {len(value)} entries; expected 1 or n_states={n_states}")
+    if max(rtol) == 0.0 and max(atol) == 0.0:
+        raise ValueError("rtol and atol cannot both be zero")
+
+
+def weighted_rms_norm(backend, precision, n_states: int, rtol: tuple, atol: tuple):
+    """Device function ``norm(error, y_old, y_new)``: the controllers' error norm.
+
+    The RMS over states of ``error_j / (atol_j + max(|y_old_j|, |y_new_j|)
+    * rtol_j)``, with the tolerances (broadcast to ``n_states``) baked in at
+    ``precision``. A step that weighs candidate error vectors itself (a
+    residual estimate) uses this same function, so its choice agrees with
+    the loop's.
+    """
+    dtype = np.dtype(precision).type
+    rtol = tuple(dtype(v) for v in np.broadcast_to(rtol, n_states))
+    atol = tuple(dtype(v) for v in np.broadcast_to(atol, n_states))
+    zero, count = dtype(0.0), dtype(n_states)
+
+    def norm(error, y_old, y_new):
+        total = zero
+        for j in range(n_states):
+            scale = atol[j] + max(abs(y_old[j]), abs(y_new[j])) * rtol[j]
+            ratio = error[j] / scale
+            total += ratio * ratio
+        return math.sqrt(total / count)
+
+    return backend.device_function(norm)
+
+
 @attrs.frozen
 class ControllerSettings:
     """Settings every controller has.
@@ -52,14 +86,7 @@ class ControllerSettings:
     order: int = attrs.field(default=1, validator=attrs.validators.ge(1))
 
     def __attrs_post_init__(self):
-        for name in ("rtol", "atol"):
-            value = getattr(self, name)
-            if len(value) not in (1, self.n_states):
-                raise ValueError(
-                    f"{name} has {len(value)} entries; expected 1 or n_states={self.n_states}"
-                )
-        if max(self.rtol) == 0.0 and max(self.atol) == 0.0:
-            raise ValueError("rtol and atol cannot both be zero")
+        check_tolerances(self.rtol, self.atol, self.n_states)
 
 
 @attrs.frozen
@@ -88,22 +115,9 @@ class StepController(CUDAFactory):
         self.register_buffer("history", "local_persistent", self.history_size, enabled=self.history_size > 0)
 
     def build_norm(self):
-        """Device function: weighted RMS norm of an error vector."""
-        n = self.settings.n_states
-        dtype = self.precision.type
-        rtol = tuple(dtype(v) for v in np.broadcast_to(self.settings.rtol, n))
-        atol = tuple(dtype(v) for v in np.broadcast_to(self.settings.atol, n))
-        zero, count = dtype(0.0), dtype(n)
-
-        def norm(error, y_old, y_new):
-            total = zero
-            for j in range(n):
-                scale = atol[j] + max(abs(y_old[j]), abs(y_new[j])) * rtol[j]
-                ratio = error[j] / scale
-                total += ratio * ratio
-            return math.sqrt(total / count)
-
-        return self.backend.device_function(norm)
+        """Device function: weighted RMS norm of an error vector (:func:`weighted_rms_norm`)."""
+        s = self.settings
+        return weighted_rms_norm(self.backend, self.precision, s.n_states, s.rtol, s.atol)
 
     def build_control(self):
         """Return ``(control, initialise)`` device functions (subclasses)."""

@@ -3,9 +3,11 @@
 A Butcher tableau is the complete, frozen description of a Runge-Kutta
 method: the stage matrix ``a``, the weights ``b``, the nodes ``c`` and,
 for embedded pairs, a second set of weights ``b_hat`` whose solution is
-compared with the propagated one to estimate the local error.  The class
-holds only data plus cheap derived flags; turning a tableau into a step
-function is the job of the integration engine.
+compared with the propagated one to estimate the local error.  A method
+without an embedded pair may instead carry a :class:`ResidualEstimate`,
+which estimates the error from the residual of an interpolant over the
+step.  The classes hold only data plus cheap derived flags; turning a
+tableau into a step function is the job of the integration engine.
 
 Coefficients may be given as floats, ints, :class:`fractions.Fraction`
 or strings (``"1/5"``, ``"-0.848e-2"``, long decimal expansions).  Every
@@ -24,7 +26,7 @@ from typing import Any, NoReturn
 
 import attrs
 
-__all__ = ["ButcherTableau", "CONSISTENCY_RTOL"]
+__all__ = ["ButcherTableau", "CONSISTENCY_RTOL", "ResidualEstimate"]
 
 # Relative tolerance for the consistency checks (row sums of ``a`` equal
 # ``c``, weights sum to one).  Each check compares a sum of float64
@@ -80,6 +82,61 @@ def _close(value: float, target: float, scale: float) -> bool:
 
 
 @attrs.frozen
+class ResidualEstimate:
+    """An error estimate from the residual of the step's interpolant.
+
+    For a method without an embedded pair (L. F. Shampine, "Solving ODEs
+    and DDEs with residual control", *Applied Numerical Mathematics* 52
+    (2005) 113-127): after the step from ``(t, y)`` to ``(t + dt, y_new)``
+    the engine evaluates ``f`` at the new point, takes the cubic Hermite
+    interpolant ``u`` that matches ``y``, ``y_new`` and the derivatives
+    ``f`` at both ends, and samples the scaled residual
+    ``r(s) = dt * (f(t + s dt, u(s)) - u'(s))`` at each node ``s``.  The
+    error estimate is ``scale`` times the sampled residual whose weighted
+    RMS norm is largest, so its norm is ``scale * max_s ||r(s)||``.
+
+    Parameters
+    ----------
+    nodes : sequence
+        Fractions of the step at which the residual is sampled; distinct,
+        strictly inside (0, 1) (at the ends the interpolant matches ``f``
+        and the residual vanishes).  Read like tableau coefficients.
+    scale : float or str
+        Positive factor turning the largest sampled residual into the
+        error estimate.
+    citation : str
+        Where the nodes and the scale come from.
+
+    Raises
+    ------
+    ValueError
+        If there is no node, a node is outside (0, 1) or repeated, or the
+        scale is not a positive finite number.
+
+    Notes
+    -----
+    The estimate costs ``1 + len(nodes)`` evaluations of ``f`` per step,
+    of which the one at the new point is reused as the next step's first
+    stage after an accepted step.
+    """
+
+    nodes: tuple[float, ...] = attrs.field(converter=_to_vector)
+    scale: float = attrs.field(converter=_to_float)
+    citation: str
+
+    def __attrs_post_init__(self) -> None:
+        if not self.nodes:
+            raise ValueError("residual estimate: nodes is empty; sample the residual at one node at least")
+        for node in self.nodes:
+            if not 0.0 < node < 1.0:
+                raise ValueError(f"residual estimate: node {node!r} is not strictly inside (0, 1)")
+        if len(set(self.nodes)) != len(self.nodes):
+            raise ValueError(f"residual estimate: nodes {self.nodes!r} repeat a node")
+        if not (math.isfinite(self.scale) and self.scale > 0.0):
+            raise ValueError(f"residual estimate: scale must be a positive finite number, got {self.scale!r}")
+
+
+@attrs.frozen
 class ButcherTableau:
     """A validated, immutable Runge-Kutta Butcher tableau.
 
@@ -105,13 +162,19 @@ class ButcherTableau:
         Where the coefficients come from.
     aliases : tuple of str, optional
         Alternative registry names.
+    residual_estimate : ResidualEstimate or None, optional
+        How a method without ``b_hat`` estimates its error from a residual
+        (see :class:`ResidualEstimate`), or ``None``.
 
     Raises
     ------
     ValueError
         If a coefficient cannot be read as a number, or if the tableau is
         inconsistent (shapes, row sums, weight sums, orders); the message
-        names the tableau and the offending quantity.
+        names the tableau and the offending quantity.  Also if a residual
+        estimate is given together with ``b_hat`` (a method has one error
+        estimate) or for an implicit tableau (only the explicit engine forms
+        a residual estimate).
 
     Notes
     -----
@@ -129,6 +192,9 @@ class ButcherTableau:
     embedded_order: int | None
     citation: str
     aliases: tuple[str, ...] = attrs.field(default=(), converter=_to_aliases)
+    residual_estimate: ResidualEstimate | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(ResidualEstimate))
+    )
 
     def __attrs_post_init__(self) -> None:
         self._check_names()
@@ -137,6 +203,7 @@ class ButcherTableau:
         self._check_orders()
         self._check_row_sums()
         self._check_weight_sums()
+        self._check_residual_estimate()
 
     def _fail(self, message: str) -> NoReturn:
         raise ValueError(f"Butcher tableau {self.name!r}: {message}")
@@ -203,6 +270,14 @@ class ButcherTableau:
             if not _close(total, 1.0, math.fsum(abs(x) for x in w)):
                 self._fail(f"{label} sums to {total!r}, not 1")
 
+    def _check_residual_estimate(self) -> None:
+        if self.residual_estimate is None:
+            return
+        if self.b_hat is not None:
+            self._fail("has both an embedded pair (b_hat) and a residual estimate; give one error estimate")
+        if not self.is_explicit:
+            self._fail("a residual estimate needs an explicit tableau (only the explicit engine forms one)")
+
     @property
     def stages(self) -> int:
         """Number of stages ``s``."""
@@ -267,8 +342,12 @@ class ButcherTableau:
 
     @property
     def has_error_estimate(self) -> bool:
-        """True if embedded weights ``b_hat`` are available."""
-        return self.b_hat is not None
+        """True if the method estimates its local error, so it can adapt its step.
+
+        Either from embedded weights ``b_hat`` (then :attr:`error_weights`
+        is set) or from a :attr:`residual_estimate`.
+        """
+        return self.b_hat is not None or self.residual_estimate is not None
 
     @property
     def error_weights(self) -> tuple[float, ...] | None:

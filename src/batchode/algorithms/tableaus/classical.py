@@ -19,11 +19,33 @@
   totaler Differentialgleichungen", *Zeitschrift fur Mathematik und
   Physik* 46 (1901) 435-453: the "classical" fourth-order method
   (c = 0, 1/2, 1/2, 1; b = 1/6, 1/3, 1/3, 1/6), without an embedded pair.
+  It adapts its step with the residual estimate of L. F. Shampine,
+  "Solving ODEs and DDEs with residual control", *Applied Numerical
+  Mathematics* 52 (2005) 113-127, as DifferentialEquations.jl's ``RK4()``
+  does: the residual of the cubic Hermite interpolant over the step,
+  scaled by the step, is sampled at the two Gauss-Legendre points
+  1/2 -+ sqrt(3)/6 of the step, and the estimate is 2.1342 times the larger
+  of the two in the weighted RMS norm.  The nodes and the factor 2.1342
+  are those of OrdinaryDiffEq.jl's RK4 step
+  (``lib/OrdinaryDiffEqLowOrderRK/src/fixed_timestep_perform_step.jl``).
+  The estimate is O(dt^4) (the interpolant's derivative is off by O(dt^3))
+  while the step's local error is O(dt^5), so the estimate is the
+  conservative one of a 4(3) pair, matching Julia's PI exponents for
+  order 4.
 """
 
-from batchode.algorithms.tableaus.butcher import ButcherTableau
+import math
 
-__all__ = ["CLASSICAL_RK4", "EULER", "HEUN_21", "RALSTON_33"]
+from batchode.algorithms.tableaus.butcher import ButcherTableau, ResidualEstimate
+
+__all__ = ["CLASSICAL_RK4", "EULER", "HEUN_21", "RALSTON_33", "SHAMPINE_RK4_RESIDUAL"]
+
+#: Shampine's (2005) residual estimate as OrdinaryDiffEq.jl applies it to RK4.
+SHAMPINE_RK4_RESIDUAL = ResidualEstimate(
+    nodes=(0.5 - math.sqrt(3.0) / 6.0, 0.5 + math.sqrt(3.0) / 6.0),
+    scale="2.1342",
+    citation="L. F. Shampine, Appl. Numer. Math. 52 (2005) 113-127; constants of OrdinaryDiffEq.jl's RK4",
+)
 
 EULER = ButcherTableau(
     name="euler",
@@ -80,4 +102,5 @@ CLASSICAL_RK4 = ButcherTableau(
     embedded_order=None,
     citation="W. Kutta, Z. Math. Phys. 46 (1901) 435-453",
     aliases=("rk4",),
+    residual_estimate=SHAMPINE_RK4_RESIDUAL,
 )
