@@ -65,13 +65,15 @@ def test_radau_iia_5_robertson_matches_scipy_radau(robertson_reference):
     result = batchode.solve_ivp(robertson(), (0.0, 1e5), parameters={"k1": k1}, method="radau_iia_5",
                                 rtol=1e-6, atol=1e-10, backend="cpu")
     assert result.success.all(), result.status_names()
-    # y1 and y3 at rtol level; y2 is O(1e-10) at t = 1e5, controlled by atol.
-    np.testing.assert_allclose(result.final_state[:, [0, 2]], reference[:, [0, 2]], rtol=1e-5)
+    # y1 and y3 at rtol level (measured: 6e-8 relative); y2 is O(1e-10) at
+    # t = 1e5, controlled by atol.
+    np.testing.assert_allclose(result.final_state[:, [0, 2]], reference[:, [0, 2]], rtol=1e-6)
     np.testing.assert_allclose(result.final_state[:, 1], reference[:, 1], atol=1e-12)
-    # Measured: 260-274 steps (4 rejected), 2.3 Newton iterations per step.
+    # Measured: 260-276 steps (4 rejected), 1.7 Newton iterations per step
+    # (2.3 without the predictor from the previous step).
     steps = result.n_accepted + result.n_rejected
     assert steps.max() < 400
-    assert (result.n_newton_iterations / steps).max() < 3.5
+    assert (result.n_newton_iterations / steps).max() < 2.5
 
 
 def test_failed_newton_flags_one_run_and_spares_the_others():

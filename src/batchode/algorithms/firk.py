@@ -13,9 +13,19 @@ LU of size ``s n``), then
 
     (I - dt (A kron J)) dZ = dt (A kron I) F(Z) - Z,    Z += dZ,
 
-from ``Z = 0``. No transformation to a real and a complex block (RADAU5's
-eigenvalue decomposition of ``A``) is done: the dense solve of size ``s n``
-is the straightforward form for the small systems this library targets.
+from a predicted ``Z``. No transformation to a real and a complex block
+(RADAU5's eigenvalue decomposition of ``A``) is done: the dense solve of
+size ``s n`` is the straightforward form for the small systems this
+library targets.
+
+0. Starting guess (RADAU5's default): after an accepted step, the
+   polynomial of degree s through ``(0, 0)`` and ``(c_i, z_i)`` of that step
+   (the collocation polynomial, for Radau and Gauss methods) is extrapolated
+   to the new stage times, ``z_i = q(1 + c_i dt / dt_old) - q(1)``; at the
+   start and after a rejection ``Z = 0``. The previous step's increments and
+   size are kept in the LOCAL_PERSISTENT ``previous_increments`` and
+   ``step_history``. Tableaus whose nodes are not distinct and nonzero
+   always start from 0.
 
 1. Convergence (RADAU5's test): with the contraction estimate
    ``theta = ||dZ_k|| / ||dZ_{k-1}||`` and ``eta = theta / (1 - theta)``,
@@ -24,7 +34,7 @@ is the straightforward form for the small systems this library targets.
    (the step's start state, as in RADAU5), and ``tolerance`` is
    ``newton_tolerance`` with the floor of :func:`convergence_tolerance`.
    The first iteration uses the last accepted step's ``eta`` to the power
-   0.8 (kept in the LOCAL_PERSISTENT ``convergence_rate``), or 1 after a
+   0.8 (kept in ``step_history``), or 1 after a
    rejection or at the start, so a step whose first update is tiny can
    stop after one iteration.
 2. ``theta >= 0.99`` (divergence), a non-finite update, or
@@ -116,7 +126,9 @@ class FIRKStep(RungeKuttaStep):
     Buffers (LOCAL unless noted): ``stage_increments``,
     ``stage_derivatives`` and ``newton_update`` (s n each), ``stage_state``
     (n), ``jacobian`` (n n), ``jacobian_work`` (2n, finite-difference
-    Jacobians) and ``convergence_rate`` (1, LOCAL_PERSISTENT).
+    Jacobians); LOCAL_PERSISTENT: ``step_history`` (2: the last ``eta`` and
+    step size) and ``previous_increments`` (s n, only when the predictor
+    applies).
     """
 
     Settings = FIRKSettings
@@ -133,7 +145,14 @@ class FIRKStep(RungeKuttaStep):
         self.register_buffer("stage_state", "local", n)
         self.register_buffer("jacobian", "local", lambda: n() * n())
         self.register_buffer("jacobian_work", "local", lambda: 2 * n())
-        self.register_buffer("convergence_rate", "local_persistent", 1)
+        self.register_buffer("step_history", "local_persistent", 2)
+        self.register_buffer("previous_increments", "local_persistent", stages, enabled=lambda: self.predicts)
+
+    @property
+    def predicts(self) -> bool:
+        """Whether steps start from the extrapolated previous stages (distinct, nonzero nodes)."""
+        nodes = (0.0, *self.tableau.c)
+        return len(set(nodes)) == len(nodes)
 
     @property
     def error_estimate(self):
@@ -168,7 +187,8 @@ class FIRKStep(RungeKuttaStep):
             "    state = alloc_stage_state(shared, persistent)",
             "    jac = alloc_jacobian(shared, persistent)",
             "    work = alloc_jacobian_work(shared, persistent)",
-            "    rate = alloc_convergence_rate(shared, persistent)",
+            "    history = alloc_step_history(shared, persistent)",
+            "    old = alloc_previous_increments(shared, persistent)",
             "    lu_shared, lu_persistent = stage_lu_view(shared, persistent)",
             *[f"    z_{r} = z[{r * n}:{(r + 1) * n}]" for r in range(s)],
             *[f"    f_{r} = f[{r * n}:{(r + 1) * n}]" for r in range(s)],
@@ -193,8 +213,10 @@ class FIRKStep(RungeKuttaStep):
                  "        z[j] = zero",
                  "    eta = one",
                  "    if fsal_valid:",
-                 "        eta = max(rate[0], eps) ** memory",
-                 "    previous = zero",
+                 "        eta = max(history[0], eps) ** memory")
+        if self.predicts:
+            self._add_prediction(code)
+        code.add("    previous = zero",
                  "    converged = False",
                  "    for iteration in range(max_iterations):")
         for r in range(s):
@@ -229,7 +251,10 @@ class FIRKStep(RungeKuttaStep):
                  "        previous = size",
                  "    if not converged:",
                  "        return newton_failed",
-                 "    rate[0] = eta")
+                 "    history[0] = eta",
+                 "    history[1] = dt")
+        if self.predicts:
+            code.add(f"    for j in range({m}):", "        old[j] = z[j]")
         solution = code.weights("d", self._solution_weights())
         code.add(f"    for j in range({n}):",
                  f"        y_new[j] = y[j] + {code.combination(solution, increments)}")
@@ -237,6 +262,30 @@ class FIRKStep(RungeKuttaStep):
             self._add_error(code, increments)
         code.add("    return 0")
         return code
+
+    def _add_prediction(self, code: StepSource) -> None:
+        """Lines setting ``z_i = q(1 + c_i r) - q(1)``, ``r = dt / dt_old``, after an accepted step.
+
+        ``q(x) = sum_k L_k(x) z_k^old`` with the Lagrange basis of the nodes
+        ``0, c_1, ..., c_s`` (the node 0 carries ``z = 0``).
+        """
+        c = self.tableau.c
+        s, n = self.tableau.stages, self.settings.n_states
+        nodes = (0.0, *c)
+        code.add("        ratio = dt / history[1]")
+        for i in range(s):
+            code.add(f"        x = one + {code.constant(f'c_{i}', c[i])} * ratio")
+            for k in range(s):
+                others = [m for m in range(s + 1) if m != k + 1]
+                scale = code.constant(f"lagrange_{k}", 1.0 / np.prod([c[k] - nodes[m] for m in others]))
+                at_one = code.constant(f"lagrange_{k}_at_1", np.prod([1.0 - nodes[m] for m in others])
+                                       / np.prod([c[k] - nodes[m] for m in others]))
+                factors = " * ".join(["x" if nodes[m] == 0.0 else f"(x - {code.constant(f'node_{m}', nodes[m])})"
+                                      for m in others])
+                shift = f" - {at_one}" if at_one else ""
+                code.add(f"        p_{k} = {scale} * {factors}{shift}")
+            code.add(f"        for j in range({n}):",
+                     f"            z[{i * n} + j] = {' + '.join(f'p_{k} * old[{k * n} + j]' for k in range(s))}")
 
     def _solution_weights(self) -> tuple[float, ...]:
         """``d = b^T A^-1``: ``y_new = y + sum_i d_i z_i``."""
