@@ -18,7 +18,7 @@ from a predicted ``Z``. No transformation to a real and a complex block
 size ``s n`` is the straightforward form for the small systems this
 library targets.
 
-0. Starting guess (RADAU5's default): after an accepted step, the
+1. Starting guess (RADAU5's default): after an accepted step, the
    polynomial of degree s through ``(0, 0)`` and ``(c_i, z_i)`` of that step
    (the collocation polynomial, for Radau and Gauss methods) is extrapolated
    to the new stage times, ``z_i = q(1 + c_i dt / dt_old) - q(1)``; at the
@@ -26,25 +26,24 @@ library targets.
    size are kept in the LOCAL_PERSISTENT ``previous_increments`` and
    ``step_history``. Tableaus whose nodes are not distinct and nonzero
    always start from 0.
-
-1. Convergence (RADAU5's test): with the contraction estimate
+2. Convergence (RADAU5's test): with the contraction estimate
    ``theta = ||dZ_k|| / ||dZ_{k-1}||`` and ``eta = theta / (1 - theta)``,
    the iteration stops when ``eta ||dZ_k|| <= tolerance``. The norm is the
    weighted RMS over all ``s n`` components with weights ``atol + |y| rtol``
    (the step's start state, as in RADAU5), and ``tolerance`` is
    ``newton_tolerance`` with the floor of :func:`convergence_tolerance`.
    The first iteration uses the last accepted step's ``eta`` to the power
-   0.8 (kept in ``step_history``), or 1 after a
-   rejection or at the start, so a step whose first update is tiny can
-   stop after one iteration.
-2. ``theta >= 0.99`` (divergence), a non-finite update, or
+   0.8 (kept in ``step_history``), or 1 after a rejection or at the
+   start, so a step whose first update is tiny can stop after one
+   iteration.
+3. ``theta >= 0.99`` (divergence), a non-finite update, or
    ``newton_max_iterations`` iterations without convergence return
    ``Status.NEWTON_FAILED``; a singular matrix returns the LU's
    ``Status.LINEAR_SOLVER_FAILED``. ``y`` is untouched and the loop
    retries a smaller step.
-3. ``y_new = y + sum_i d_i z_i`` with ``d = b^T A^-1`` (``d = e_s`` for a
+4. ``y_new = y + sum_i d_i z_i`` with ``d = b^T A^-1`` (``d = e_s`` for a
    stiffly accurate tableau), which needs no further evaluation of f.
-4. Error estimate (``compute_error``): for a tableau with a
+5. Error estimate (``compute_error``): for a tableau with a
    :class:`~batchode.algorithms.tableaus.radau.FilteredErrorEstimate`
    (``radau_iia_5``), RADAU5's filtered estimate (HW II, IV.8, eqs.
    (8.19)-(8.20))::
@@ -116,6 +115,13 @@ class FIRKSettings(RungeKuttaSettings):
     newton_max_iterations: int = attrs.field(default=10, validator=attrs.validators.ge(1))
 
     accepts = (staticmethod(_invertible_firk), "fully implicit with an invertible stage matrix")
+
+    def __attrs_post_init__(self):
+        super().__attrs_post_init__()
+        for name in ("rtol", "atol"):
+            value = getattr(self, name)
+            if len(value) not in (1, self.n_states):
+                raise ValueError(f"{name} has {len(value)} entries; expected 1 or n_states={self.n_states}")
 
 
 class FIRKStep(RungeKuttaStep):
