@@ -8,7 +8,7 @@ import time
 import attrs
 import numpy as np
 
-from batchode.algorithms import get_tableau, make_step
+from batchode.algorithms import estimates_error, get_tableau, make_step
 from batchode.backends import resolve_backend
 from batchode.batch.body import TrajectoryBody
 from batchode.batch.chunking import (
@@ -141,7 +141,7 @@ class Solver:
         tableau = get_tableau(settings["method"])
         controller_name = settings["step_controller"]
         if controller_name is None:
-            controller_name = "pi" if tableau.has_error_estimate else "fixed"
+            controller_name = "pi" if estimates_error(tableau) else "fixed"
         adaptive = controller_class(controller_name).is_adaptive
         if not adaptive and settings["dt"] is None:
             raise ValueError("step_controller='fixed' needs a step: pass dt=...")

@@ -364,3 +364,28 @@ def test_l_stable_methods_damp_the_imaginary_axis(name):
     # Strictly inside the unit disc away from 0: the methods dissipate.
     r = np.abs(stability_function(get_tableau(name), 1j * np.array([1.0, 10.0, 1e3])))
     assert np.all(r < 1)
+
+
+def test_filtered_estimate_is_registered_for_radau_iia_5_only():
+    from batchode.algorithms.tableaus import estimates_error, filtered_error_estimate
+    from batchode.algorithms.tableaus.radau import RADAU_IIA_5_ERROR_ESTIMATE
+
+    assert filtered_error_estimate(get_tableau("radau_iia_5")) is RADAU_IIA_5_ERROR_ESTIMATE
+    assert RADAU_IIA_5_ERROR_ESTIMATE.gamma0 == RADAU5_ERROR_GAMMA0
+    assert RADAU_IIA_5_ERROR_ESTIMATE.e == RADAU5_ERROR_E
+    adaptive = {t.name for t in FIRK_TABLEAUS if estimates_error(t)}
+    assert adaptive == {"radau_iia_5"}
+
+
+def test_filtered_estimate_validates_its_order_and_shape():
+    from batchode.algorithms.tableaus.radau import FilteredErrorEstimate
+
+    radau5 = get_tableau("radau_iia_5")
+    # gamma0 only scales the estimate; its order is fixed by e.
+    perturbed = (*RADAU5_ERROR_E[:2], RADAU5_ERROR_E[2] * 1.01)
+    with pytest.raises(ValueError, match="radau_iia_5.*not of order 3"):
+        FilteredErrorEstimate(radau5, RADAU5_ERROR_GAMMA0, perturbed, 3, "perturbed")
+    with pytest.raises(ValueError, match="e has 2 entries, expected 3"):
+        FilteredErrorEstimate(radau5, RADAU5_ERROR_GAMMA0, RADAU5_ERROR_E[:2], 3, "short")
+    with pytest.raises(ValueError, match="gamma0 must be positive"):
+        FilteredErrorEstimate(radau5, -1.0, RADAU5_ERROR_E, 3, "negative")

@@ -1,21 +1,26 @@
 """float32 accuracy of the implicit methods against DifferentialEquations.jl (Lorenz ensemble).
 
 Same gate as tests/integration/test_julia_reference.py (the ``julia``
-fixture picks the pins): our error at most 2x Julia's. Radau IIA is missing
-(no FIRK engine yet).
+fixture picks the pins): our error at most 2x Julia's.
 """
 
 import pytest
 
 import batchode
 from batchode.systems.examples import lorenz
-from conftest import JuliaReference
+from julia_reference import JuliaReference
 
-IMPLICIT = JuliaReference().methods_of("implicit", "dirk", "rosenbrock")
+IMPLICIT = JuliaReference().methods_of("implicit", "dirk", "rosenbrock", "firk")
 # Adaptive pins for the methods whose error estimate is an embedded pair as in
 # Julia. Julia estimates ImplicitEuler's and Trapezoid's (and so SDIRK22's,
 # whose constructor returns a Trapezoid) error from step history instead.
-ADAPTIVE = ["kvaerno3", "kvaerno5", "l_stable_sdirk_4", "ros3p", "rodas3p"]
+# radau_iia_5 has RADAU5's filtered estimate, as Julia's RadauIIA5 (without
+# its refinement after a rejection); at the pin (tol 1e-2, about 17 steps)
+# our error with the default PI controller is 1.1x Julia's. With the
+# Gustafsson controller (Julia uses its predictive controller for RadauIIA5,
+# whose safety factor also follows the Newton iteration count) it is 3.7x:
+# ours takes 10 steps there, and at tol 1e-3 and 1e-4 it is within 1x.
+ADAPTIVE = ["kvaerno3", "kvaerno5", "l_stable_sdirk_4", "ros3p", "rodas3p", "radau_iia_5"]
 
 
 @pytest.mark.parametrize("method", IMPLICIT)

@@ -11,7 +11,7 @@ import pytest
 import batchode
 from batchode.algorithms import get_tableau
 from batchode.systems.examples import lorenz
-from conftest import JuliaReference
+from julia_reference import JuliaReference
 
 ERK = JuliaReference().methods_of("erk")
 # Every method with an error estimate: an embedded pair, or for classical-rk4

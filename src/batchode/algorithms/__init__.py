@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from batchode.algorithms.dirk import DIRKStep
 from batchode.algorithms.erk import ERKStep
+from batchode.algorithms.firk import FIRKStep
 from batchode.algorithms.rosenbrock import RosenbrockStep
-from batchode.algorithms.tableaus import ButcherTableau, available_methods, get_tableau
+from batchode.algorithms.tableaus import ButcherTableau, available_methods, estimates_error, get_tableau
 
 
 def make_step(method, system_factory, compute_error: bool, linear_solver=None, newton_settings=None,
@@ -15,10 +16,17 @@ def make_step(method, system_factory, compute_error: bool, linear_solver=None, n
     DIRK methods get a Newton child (``newton_settings``: Newton's settings)
     holding the linear solver ``linear_solver`` ("dense", "gmres", "minres",
     or None for the default by system size); Rosenbrock methods hold the
+<<<<<<< HEAD
     linear solver directly. ``tolerances`` (``rtol`` and ``atol``) go to an
     explicit step only when it forms a residual estimate, the one explicit
     step that weighs errors itself; every other step stays independent of
     the tolerances, so its compiled code is shared across them.
+=======
+    linear solver directly. Fully implicit methods iterate on their coupled
+    stages themselves (Newton's ``rtol``, ``atol``, ``tolerance`` and
+    ``max_iterations`` become theirs) with a dense LU, so ``linear_solver``
+    must be "dense" or None for them.
+>>>>>>> firk
     """
     from batchode.solvers.linear import make_linear_solver
     from batchode.solvers.newton import Newton
@@ -35,9 +43,16 @@ def make_step(method, system_factory, compute_error: bool, linear_solver=None, n
         return DIRKStep(system_factory, newton, **common)
     if tableau.family == "rosenbrock":
         return RosenbrockStep(system_factory, make_linear_solver(linear_solver, system_factory), **common)
-    raise ValueError(f"method {tableau.name!r} is of the {tableau.family} family, whose engine is not "
-                     "available yet (explicit and diagonally implicit methods are)")
+    if tableau.family == "firk":
+        if linear_solver is not None and str(linear_solver).strip().lower() != "dense":
+            raise ValueError(f"method {tableau.name!r} solves its {tableau.stages} coupled stages with a dense "
+                             f"LU; linear_solver={linear_solver!r} is not available for it (use 'dense' or None)")
+        newton = newton_settings or {}
+        iteration = {key: newton[key] for key in ("rtol", "atol") if key in newton}
+        iteration.update({f"newton_{key}": newton[key] for key in ("tolerance", "max_iterations") if key in newton})
+        return FIRKStep(system_factory, **common, **iteration)
+    raise ValueError(f"method {tableau.name!r} is of the {tableau.family} family, which has no engine")
 
 
-__all__ = ["ButcherTableau", "DIRKStep", "ERKStep", "RosenbrockStep", "available_methods", "get_tableau",
-           "make_step"]
+__all__ = ["ButcherTableau", "DIRKStep", "ERKStep", "FIRKStep", "RosenbrockStep", "available_methods",
+           "estimates_error", "get_tableau", "make_step"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from batchode.algorithms.tableaus import ButcherTableau, get_tableau
+from batchode.algorithms.tableaus import ButcherTableau, estimates_error, get_tableau
 from batchode.factory import CUDAFactory
 
 
@@ -33,10 +33,10 @@ class RungeKuttaSettings:
         accepts, needs = self.accepts
         if not accepts(self.tableau):
             raise ValueError(f"tableau {self.tableau.name!r} is not {needs}")
-        if self.compute_error and not self.tableau.has_error_estimate:
+        if self.compute_error and not estimates_error(self.tableau):
             raise ValueError(
-                f"method {self.tableau.name!r} has no error estimate (neither an embedded pair nor a "
-                "residual estimate), so it cannot adapt its step; use step_controller='fixed' or a "
+                f"method {self.tableau.name!r} has no error estimate (no embedded pair, residual or "
+                "filtered estimate), so it cannot adapt its step; use step_controller='fixed' or a "
                 "method with an error estimate"
             )
 

@@ -34,6 +34,26 @@ from batchode.factory import CUDAFactory
 from batchode.status import Status
 
 
+def convergence_tolerance(tolerance: float, rtol, precision) -> float:
+    """The tolerance a Newton-like iteration can meet: ``max(tolerance, 10 eps / min(rtol))``.
+
+    RADAU5's floor (Hairer & Wanner II, IV.8): an update norm weighted by
+    ``atol + |y| rtol`` cannot fall below about ``eps / rtol``.
+    """
+    eps = np.finfo(precision).eps
+    return max(tolerance, 10.0 * eps / max(min(rtol), eps))
+
+
+def weight_constants(rtol, atol, n: int, precision) -> tuple[tuple, tuple]:
+    """``(rtol, atol)`` broadcast to ``n`` states as tuples of ``precision`` constants.
+
+    Device code weighs component ``j`` of an update by ``atol[j] + |y_j| rtol[j]``.
+    """
+    dtype = np.dtype(precision).type
+    return (tuple(dtype(v) for v in np.broadcast_to(rtol, n)),
+            tuple(dtype(v) for v in np.broadcast_to(atol, n)))
+
+
 @attrs.frozen
 class NewtonSettings:
     """Tolerance, iteration cap and damping of Newton's method.
@@ -79,11 +99,9 @@ class Newton(CUDAFactory):
         s = self.settings
         n = self.system_factory.n_states
         dtype = self.precision.type
-        rtol = tuple(dtype(v) for v in np.broadcast_to(s.rtol, n))
-        atol = tuple(dtype(v) for v in np.broadcast_to(s.atol, n))
+        rtol, atol = weight_constants(s.rtol, s.atol, n, self.precision)
         zero, half, count = dtype(0.0), dtype(0.5), dtype(n)
-        floor = 10.0 * np.finfo(self.precision).eps / max(min(s.rtol), np.finfo(self.precision).eps)
-        tolerance = dtype(max(s.tolerance, floor))
+        tolerance = dtype(convergence_tolerance(s.tolerance, s.rtol, self.precision))
         max_iterations, max_backtracks = s.max_iterations, s.max_backtracks
         newton_failed = int(Status.NEWTON_FAILED)
         dxdt = self.system_factory.device_function

@@ -15,6 +15,10 @@ mutates global state and the registry cannot change at run time.
 * :data:`ALL_METHODS` - all of them; :func:`available_methods` lists
   their names, optionally for one family.
 * :func:`get_tableau` resolves a name or alias of any family.
+* :data:`FILTERED_ERROR_ESTIMATES` - RADAU5-type error estimates of fully
+  implicit tableaus that have no embedded weights;
+  :func:`filtered_error_estimate` finds a tableau's, and
+  :func:`estimates_error` says whether a method can adapt its step.
 
 >>> from batchode.algorithms.tableaus import get_tableau
 >>> get_tableau("DOPRI5").name
@@ -46,7 +50,12 @@ from batchode.algorithms.tableaus.implicit_classical import (
 )
 from batchode.algorithms.tableaus.kvaerno import KVAERNO3, KVAERNO5
 from batchode.algorithms.tableaus.lang_verwer import ROS3P
-from batchode.algorithms.tableaus.radau import RADAU_IIA_3, RADAU_IIA_5
+from batchode.algorithms.tableaus.radau import (
+    RADAU_IIA_3,
+    RADAU_IIA_5,
+    RADAU_IIA_5_ERROR_ESTIMATE,
+    FilteredErrorEstimate,
+)
 from batchode.algorithms.tableaus.rodas_hairer_wanner import RODAS4
 from batchode.algorithms.tableaus.rodas_steinebach import RODAS3P, RODAS5P
 from batchode.algorithms.tableaus.rosenbrock import RosenbrockTableau
@@ -60,13 +69,17 @@ __all__ = [
     "DIRK_TABLEAUS",
     "ERK_TABLEAUS",
     "FAMILIES",
+    "FILTERED_ERROR_ESTIMATES",
     "FIRK_TABLEAUS",
     "ROSENBROCK_TABLEAUS",
     "ButcherTableau",
+    "FilteredErrorEstimate",
     "Method",
     "RosenbrockTableau",
     "available_methods",
     "available_tableaus",
+    "estimates_error",
+    "filtered_error_estimate",
     "get_tableau",
 ]
 
@@ -123,6 +136,9 @@ ROSENBROCK_TABLEAUS: tuple[RosenbrockTableau, ...] = (
     RODAS4,
     RODAS5P,
 )
+
+#: Error estimates of fully implicit tableaus without embedded weights.
+FILTERED_ERROR_ESTIMATES: tuple[FilteredErrorEstimate, ...] = (RADAU_IIA_5_ERROR_ESTIMATE,)
 
 #: Every registered method, all families.
 ALL_METHODS: tuple[Method, ...] = (
@@ -230,3 +246,19 @@ def get_tableau(name_or_tableau: str | Method) -> Method:
         "See batchode.algorithms.tableaus.available_methods() for all names "
         "(available_tableaus() for the explicit ones)."
     )
+
+
+def filtered_error_estimate(tableau: Method) -> FilteredErrorEstimate | None:
+    """The RADAU5-type error estimate of ``tableau`` (matched by value), or None."""
+    for estimate in FILTERED_ERROR_ESTIMATES:
+        if estimate.tableau == tableau:
+            return estimate
+    return None
+
+
+def estimates_error(tableau: Method) -> bool:
+    """True if ``tableau`` has an error estimate (embedded weights, a residual or a filtered one).
+
+    Methods without one can only take fixed steps.
+    """
+    return tableau.has_error_estimate or filtered_error_estimate(tableau) is not None

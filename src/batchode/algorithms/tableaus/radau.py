@@ -48,19 +48,35 @@ the Radau points (``c_s = 1``); it has order ``2s - 1``, stage order
     as :data:`RADAU5_ERROR_GAMMA0` and :data:`RADAU5_ERROR_E`.  As a
     Runge-Kutta formula with an extra explicit first stage (node 0) the
     estimate has weights ``(gamma0, b + gamma0 * a^T e)``, of order 3
-    (checked in the tests).  radau5.f also recomputes the estimate with
+    (checked in the tests, and by :class:`FilteredErrorEstimate` when
+    the data is built).  radau5.f also recomputes the estimate with
     ``f(t0, y0 + err)`` in place of ``f(t0, y0)`` on the first step and
     after a rejection when ``err > 1`` (Julia does the same); that is
-    engine logic.
+    engine logic.  The constants agree with Hairer's ``radau5.f`` and
+    with DifferentialEquations.jl's ``RadauIIA5Tableau`` (``e1, e2, e3``).
+
+    No such estimate is stored for ``radau_iia_3``: its stage matrix has
+    no real eigenvalue, so the construction of (8.19) has no natural
+    ``gamma0``, and no published constants for it could be checked here
+    (Julia's ``e1 = 1/4, e2 = -1/4`` do not give an order-2 formula in the
+    form above for any ``gamma0``).  ``radau_iia_3`` runs with fixed steps.
 """
 
+import math
+
+import attrs
+import numpy as np
+
 from batchode.algorithms.tableaus.butcher import ButcherTableau
+from batchode.algorithms.tableaus.order_conditions import ORDER_TOL, order_condition_residuals
 
 __all__ = [
+    "FilteredErrorEstimate",
     "RADAU5_ERROR_E",
     "RADAU5_ERROR_GAMMA0",
     "RADAU_IIA_3",
     "RADAU_IIA_5",
+    "RADAU_IIA_5_ERROR_ESTIMATE",
 ]
 
 RADAU_IIA_3 = ButcherTableau(
@@ -114,4 +130,70 @@ RADAU5_ERROR_E: tuple[float, float, float] = (
     float("-10.04880939982741556246032950764708"),
     float("1.382142733160748895793662840980413"),
     -1.0 / 3.0,
+)
+
+
+@attrs.frozen
+class FilteredErrorEstimate:
+    """A RADAU5-type error estimate of a fully implicit tableau (HW II, IV.8).
+
+    With the stage increments ``z_i = Y_i - y0`` of a step of size ``h``::
+
+        err = (I - h gamma0 J)^-1  gamma0 (h f(t0, y0) + sum_i e_i z_i).
+
+    Parameters
+    ----------
+    tableau : ButcherTableau
+        The method the estimate belongs to.
+    gamma0 : float
+        Weight of the explicit stage ``h f(t0, y0)`` (positive).
+    e : tuple of float
+        One weight per stage increment.
+    order : int
+        Order of the unfiltered formula ``y1_hat``: as a Runge-Kutta method
+        with an extra explicit first stage (node 0) its weights are
+        ``(gamma0, b + gamma0 a^T e)``.
+    citation : str
+
+    Raises
+    ------
+    ValueError
+        If ``e`` has the wrong length, ``gamma0`` is not positive and
+        finite, or the formula does not have the declared order (checked
+        with the rooted-tree conditions when the object is built).
+    """
+
+    tableau: ButcherTableau
+    gamma0: float = attrs.field(converter=float)
+    e: tuple[float, ...] = attrs.field(converter=lambda values: tuple(float(v) for v in values))
+    order: int
+    citation: str
+
+    def __attrs_post_init__(self) -> None:
+        name = self.tableau.name
+        if len(self.e) != self.tableau.stages:
+            raise ValueError(f"error estimate of {name!r}: e has {len(self.e)} entries, "
+                             f"expected {self.tableau.stages}")
+        if not (math.isfinite(self.gamma0) and self.gamma0 > 0):
+            raise ValueError(f"error estimate of {name!r}: gamma0 must be positive, got {self.gamma0!r}")
+        a = np.array(self.tableau.a)
+        s = self.tableau.stages
+        extended = np.zeros((s + 1, s + 1))
+        extended[1:, 1:] = a
+        weights = np.concatenate([[self.gamma0], np.array(self.tableau.b) + self.gamma0 * a.T @ self.e])
+        residuals = order_condition_residuals(extended, weights, np.concatenate([[0.0], self.tableau.c]),
+                                              self.order)
+        if residuals.max() > ORDER_TOL:
+            raise ValueError(f"error estimate of {name!r} is not of order {self.order} "
+                             f"(largest order-condition residual {residuals.max():.2e})")
+
+
+#: RADAU5's estimate for ``radau_iia_5`` (order 3 before filtering).
+RADAU_IIA_5_ERROR_ESTIMATE = FilteredErrorEstimate(
+    tableau=RADAU_IIA_5,
+    gamma0=RADAU5_ERROR_GAMMA0,
+    e=RADAU5_ERROR_E,
+    order=3,
+    citation="E. Hairer, G. Wanner, Solving ODEs II, 2nd ed. (1996), Sect. IV.8, eqs. (8.19)-(8.20); "
+    "radau5.f (DD1-DD3, U1); DifferentialEquations.jl RadauIIA5Tableau (e1-e3)",
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 
 from batchode.solvers.linear.base import LinearSolver, LinearSolverBuild
-from batchode.solvers.linear.dense_lu import DenseLU
+from batchode.solvers.linear.dense_lu import DenseLU, DenseMatrixLU
 from batchode.solvers.linear.krylov import GMRES, MinimalResidual
 
 LINEAR_SOLVERS = {"dense": DenseLU, "gmres": GMRES, "minres": MinimalResidual}
@@ -27,5 +27,5 @@ def make_linear_solver(name, system_factory, **settings) -> LinearSolver:
     return LINEAR_SOLVERS[key](system_factory, **settings)
 
 
-__all__ = ["DENSE_DEFAULT_MAX_STATES", "DenseLU", "GMRES", "LINEAR_SOLVERS", "LinearSolver",
+__all__ = ["DENSE_DEFAULT_MAX_STATES", "DenseLU", "DenseMatrixLU", "GMRES", "LINEAR_SOLVERS", "LinearSolver",
            "LinearSolverBuild", "MinimalResidual", "make_linear_solver"]

@@ -1,0 +1,158 @@
+"""Fully implicit Runge-Kutta methods: observed order, Robertson against scipy, errors and memory.
+
+One compiled solver per method and configuration (module-scoped), tiny
+batches: numba compiles dominate the time.
+"""
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp as scipy_solve_ivp
+
+import batchode
+from batchode import Status
+from batchode.algorithms import ButcherTableau, available_methods, get_tableau
+from batchode.systems.examples import exponential_decay, harmonic_oscillator, robertson
+
+FIRK_METHODS = available_methods("firk")
+EXACT = np.array([np.cos(4.0), -np.sin(4.0)])
+
+# Steps in the asymptotic range with the float64 error far above round-off
+# (the finest errors are 3e-11 to 4e-8).
+STEPS = {"radau_iia_3": [4e-2, 2e-2, 1e-2], "gauss_legendre_4": [0.1, 0.05, 0.025],
+         "radau_iia_5": [0.2, 0.1, 0.05], "gauss_legendre_6": [0.4, 0.2, 0.1]}
+
+
+def test_every_firk_method_has_steps():
+    assert set(STEPS) == set(FIRK_METHODS)
+
+
+@pytest.mark.parametrize("method", FIRK_METHODS)
+def test_observed_order(method):
+    # newton_tolerance 1e-10 with rtol = atol = 1e-12 puts the iteration at
+    # its floor 10 eps / rtol (2.2e-3 of weights 1e-12): the stage error left
+    # by Newton is about 1e-15, far below the finest truncation error, so
+    # it cannot bend the slope.
+    solver = batchode.Solver(harmonic_oscillator(), method=method, step_controller="fixed", dt=0.1,
+                             max_steps=10**6, backend="cpu", newton_tolerance=1e-10, rtol=1e-12, atol=1e-12)
+    steps, errors = STEPS[method], []
+    for dt in steps:
+        solver.update(dt=dt)
+        result = solver.solve((0.0, 4.0))
+        assert result.success.all()
+        errors.append(np.abs(result.final_state[0] - EXACT).max())
+    slopes = np.diff(np.log(errors)) / np.diff(np.log(steps))
+    assert abs(slopes[-1] - get_tableau(method).order) < 0.2, (method, errors, slopes)
+    # A linear problem: the simplified Newton iteration with the exact
+    # Jacobian solves it in one iteration, plus at most one to confirm.
+    assert result.n_newton_iterations[0] <= 2 * result.n_accepted[0]
+
+
+@pytest.fixture(scope="module")
+def robertson_reference():
+    k1 = np.array([0.04, 0.03, 0.05])
+    reference = []
+    for rate in k1:
+        def rhs(t, y, rate=rate):
+            return [-rate * y[0] + 1e4 * y[1] * y[2], rate * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2,
+                    3e7 * y[1] ** 2]
+        solution = scipy_solve_ivp(rhs, (0.0, 1e5), [1.0, 0.0, 0.0], method="Radau", rtol=1e-10, atol=1e-12)
+        reference.append(solution.y[:, -1])
+    return k1, np.array(reference)
+
+
+def test_radau_iia_5_robertson_matches_scipy_radau(robertson_reference):
+    k1, reference = robertson_reference
+    result = batchode.solve_ivp(robertson(), (0.0, 1e5), parameters={"k1": k1}, method="radau_iia_5",
+                                rtol=1e-6, atol=1e-10, backend="cpu")
+    assert result.success.all(), result.status_names()
+    # y1 and y3 at rtol level (measured: 6e-8 relative); y2 is O(1e-10) at
+    # t = 1e5, controlled by atol.
+    np.testing.assert_allclose(result.final_state[:, [0, 2]], reference[:, [0, 2]], rtol=1e-6)
+    np.testing.assert_allclose(result.final_state[:, 1], reference[:, 1], atol=1e-12)
+    # Measured: 260-276 steps (4 rejected), 1.7 Newton iterations per step
+    # (2.3 without the predictor from the previous step).
+    steps = result.n_accepted + result.n_rejected
+    assert steps.max() < 400
+    assert (result.n_newton_iterations / steps).max() < 2.5
+
+
+def test_failed_newton_flags_one_run_and_spares_the_others():
+    # One iteration allowed: y' = 0 converges at once (zero update), while
+    # for y' = -y the first update (about dt / atol in the weighted norm)
+    # must be confirmed by a second iteration, so every step of that run
+    # fails until the step falls below dt_min.
+    result = batchode.solve_ivp(exponential_decay(), (0.0, 1.0), parameters={"k": [0.0, 1.0]},
+                                method="radau_iia_5", newton_max_iterations=1, dt=0.1, dt_min=1e-4,
+                                backend="cpu")
+    assert result.status[0] == Status.SUCCESS
+    assert result.status[1] & Status.NEWTON_FAILED and result.status[1] & Status.DT_BELOW_MIN
+    assert np.isnan(result.final_state[1]).all()
+
+
+@pytest.mark.parametrize("method", ["gauss_legendre_4", "gauss_legendre_6", "radau_iia_3"])
+def test_methods_without_estimate_refuse_adaptive_steps(method):
+    with pytest.raises(ValueError, match=f"{method}.*no error estimate"):
+        batchode.Solver(harmonic_oscillator(), method=method, step_controller="pi", backend="cpu")
+    # and default to fixed steps, which need dt
+    with pytest.raises(ValueError, match="needs a step"):
+        batchode.Solver(harmonic_oscillator(), method=method, backend="cpu")
+
+
+def test_krylov_linear_solver_is_refused_before_compiling():
+    with pytest.raises(ValueError, match="linear_solver='gmres'"):
+        batchode.Solver(harmonic_oscillator(), method="radau_iia_5", linear_solver="gmres", backend="cpu")
+
+
+def test_memory_tree_shows_the_stage_lu_and_the_error_filter():
+    adaptive = batchode.Solver(robertson(), method="radau_iia_5", backend="cpu")
+    text = adaptive.describe_memory()
+    lines = [line.strip() for line in text.splitlines()]
+    assert any(line.startswith("algorithm [") for line in lines)
+    step = adaptive.loop.child("algorithm")
+    stage_lu, error_lu = step.child("stage_lu"), step.child("error_lu")
+    # 3 stages x 3 states: a 9 x 9 matrix; the filter is 3 x 3.
+    assert stage_lu.buffer_registry.buffers["factors"].elements() == 81
+    assert error_lu.buffer_registry.buffers["factors"].elements() == 9
+    assert "stage_increments" in text and "stage_lu [" in text and "error_lu [" in text
+    fixed = batchode.Solver(robertson(), method="radau_iia_5", step_controller="fixed", dt=0.1, backend="cpu")
+    # Fixed steps need no filter: its buffers take no memory.
+    assert fixed.loop.child("algorithm").child("error_lu").buffer_registry.persistent_local_elements == 0
+    assert fixed.loop.buffer_registry.persistent_local_elements == \
+        adaptive.loop.buffer_registry.persistent_local_elements - 12 - 1  # filter LU, PI history
+
+
+def test_singular_stage_matrix_is_refused():
+    # A fully implicit tableau with a singular stage matrix (Lobatto IIIA,
+    # first row zero) has no d = b^T A^-1: refused with its name.
+    lobatto = ButcherTableau(
+        name="lobatto-iiia-4", a=[[0, 0, 0], ["5/24", "1/3", "-1/24"], ["1/6", "2/3", "1/6"]],
+        b=["1/6", "2/3", "1/6"], c=[0, "1/2", 1], order=4, b_hat=None, embedded_order=None, citation="test")
+    with pytest.raises(ValueError, match="lobatto-iiia-4.*invertible"):
+        batchode.Solver(harmonic_oscillator(), method=lobatto, step_controller="fixed", dt=0.1, backend="cpu")
+
+
+def test_lu_children_follow_the_tableau_and_compute_error():
+    from batchode.algorithms import FIRKStep
+    from batchode.systems.device import SystemFactory
+
+    step = FIRKStep(SystemFactory(robertson()), tableau="radau_iia_5", n_states=3, compute_error=True)
+    sizes = lambda: (step.child("stage_lu").settings.size, step.child("error_lu").settings.size)  # noqa: E731
+    assert sizes() == (9, 3)
+    step.update(tableau="radau_iia_3", compute_error=False)
+    assert sizes() == (6, 0)
+    assert step.buffer_registry.child("error_lu").persistent_local_elements == 0
+
+
+def test_embedded_weights_of_a_user_tableau_drive_adaptive_steps():
+    # Gauss-Legendre 4 with an order-1 embedded solution b_hat = (1, 0): the
+    # engine forms dt (b - b_hat) . F as ((b - b_hat)^T A^-1) . Z.
+    gauss = get_tableau("gauss_legendre_4")
+    embedded = ButcherTableau(name="gauss4-embedded", a=gauss.a, b=gauss.b, c=gauss.c, order=4, b_hat=(1.0, 0.0),
+                              embedded_order=1, citation="test")
+    result = batchode.solve_ivp(harmonic_oscillator(), (0.0, 4.0), method=embedded, rtol=1e-6, atol=1e-6,
+                                backend="cpu")
+    assert result.success.all()
+    # The estimate is O(dt^2), so dt ~ sqrt(tolerance): measured 2704 steps
+    # here (270 at 1e-4); an estimate of another order would be far off.
+    assert 1000 < result.n_accepted[0] < 10_000
+    assert np.abs(result.final_state[0] - EXACT).max() < 1e-6
