@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 
@@ -25,6 +26,7 @@ from batchode.batch.kernel import BatchKernel
 from batchode.batch.results import SolveResult, make_result
 from batchode.batch.store import COUNTER_NAMES, ResultStore, open_result
 from batchode.control import controller_class, make_controller
+from batchode.distributed import distributed_chunk_runs, solve_chunks_on_cluster
 from batchode.loop import IntegrationLoop
 from batchode.outputs import SummaryOutputs
 from batchode.systems.device import SystemFactory
@@ -166,6 +168,11 @@ class Solver:
         return BatchKernel(TrajectoryBody(loop))
 
     @property
+    def locations(self) -> dict:
+        """The buffer locations and factory keys given to :meth:`update` (a copy)."""
+        return dict(self._locations)
+
+    @property
     def settings(self) -> dict:
         """The solver's settings (a copy), with resolved method and controller names."""
         return dict(self._settings)
@@ -274,7 +281,8 @@ class Solver:
         return KernelArguments(self.chunk_arguments(batch, 0, batch.shape.n_runs), batch)
 
     def solve(self, t_span, y0=None, parameters=None, save_every=None, grid="verbatim", summarise_every=None,
-              output=None, chunk_memory=None, chunk_runs=None, progress=None) -> SolveResult:
+              output=None, chunk_memory=None, chunk_runs=None, progress=None, overwrite=False,
+              client=None) -> SolveResult:
         """Integrate every run over ``t_span``.
 
         Parameters
@@ -307,6 +315,19 @@ class Solver:
         progress : bool, optional
             Show a progress bar over chunks (tqdm). Default: when stderr is a
             terminal, appearing only if the solve takes more than 2 seconds.
+        overwrite : bool, default False
+            An ``output`` store that already holds this same sweep (same
+            system, settings, inputs and chunks) is resumed: its completed
+            chunks are kept and only the others computed. One holding
+            anything else is an error unless ``overwrite=True``.
+        client : dask.distributed.Client, optional
+            Run the chunks on a Dask cluster (extra ``distributed``; see
+            :mod:`batchode.distributed`); the result is the same.
+
+        Returns
+        -------
+        SolveResult
+            ``chunks_computed`` says how many chunks this call computed.
 
         Raises
         ------
@@ -315,40 +336,78 @@ class Solver:
         MemoryError
             Before launch, when the results cannot fit in host memory and
             no ``output`` is given; the message gives the sizes.
+        FileExistsError
+            When ``output`` holds a different sweep and ``overwrite`` is False.
         """
         started = time.perf_counter()
         batch = self.prepare(t_span, y0, parameters, save_every, grid, summarise_every)
         shape = batch.shape
         check_host_memory(shape, streaming=output is not None)
+        if client is not None and chunk_runs is None and chunk_memory is None:
+            chunk_runs = distributed_chunk_runs(shape.n_runs, client)
         chunks = plan_chunks(shape, self._chunk_budget(chunk_memory), self._chunk_runs(chunk_runs))
-        summaries = self.loop.child("summaries")
-        store = None if output is None else ResultStore.create(
-            output, chunks=chunks, times=batch.times if self._settings["save_time_series"] else batch.times[-1:],
+        store = None if output is None else self._open_store(output, batch, chunks, overwrite)
+        todo = [i for i in range(len(chunks)) if store is None or i not in set(store.completed_chunks)]
+        results = None if store is not None else shape.allocate_outputs(self.precision)
+        bar = progress_bar(progress, sum(chunks[i][1] - chunks[i][0] for i in todo))
+        try:
+            if client is not None:
+                solve_chunks_on_cluster(self, batch, chunks, todo, client, store, results, bar)
+            else:
+                for index in todo:
+                    start, stop = chunks[index]
+                    in_place = None if results is None else tuple(array[start:stop] for array in results)
+                    produced = self.run_chunk(batch, start, stop, in_place)
+                    if store is not None:
+                        store.write_chunk(index, self.store_outputs(produced, batch))
+                    elif self._kernel.child("body").runs_last:  # not written in place
+                        for target, values in zip(results, produced):
+                            target[start:stop] = values
+                    bar.update(stop - start)
+        finally:
+            bar.close()
+        wall_time = time.perf_counter() - started
+        if store is not None:
+            return attrs.evolve(open_result(output, wall_time=wall_time), chunks_computed=len(todo))
+        return attrs.evolve(self._result(batch, *results, wall_time=wall_time), chunks_computed=len(todo))
+
+    def run_chunk(self, batch: "PreparedBatch", start: int, stop: int, outputs=None) -> tuple:
+        """Launch the kernel on runs ``start .. stop-1``; return their outputs run-major.
+
+        ``outputs`` as for :meth:`chunk_arguments` (written in place where
+        the layout allows). Returns ``(states, observables, summaries,
+        counters, status)`` of those runs.
+        """
+        args = self.chunk_arguments(batch, start, stop, outputs)
+        copy_back = {"copy_back": OUTPUT_ARGUMENTS} if self.backend == "cuda" else {}
+        self._kernel.launch(stop - start, args, **copy_back)
+        return self._run_major(args[OUTPUT_ARGUMENTS[0]:])
+
+    @property
+    def configuration_key(self) -> str:
+        """Hash of the system and the user's settings (what a worker needs to rebuild this solver)."""
+        settings = (sorted((k, repr(v)) for k, v in self._settings.items()),
+                    sorted((k, repr(v)) for k, v in self._locations.items()))
+        return hashlib.sha256((self.system.cache_key + repr(settings)).encode()).hexdigest()
+
+    def fingerprint(self, batch: "PreparedBatch", chunks) -> str:
+        """Hash of everything that decides a sweep's results: system, settings, inputs, chunks."""
+        digest = hashlib.sha256(self.configuration_key.encode())
+        digest.update(repr((batch.t0, batch.dt, batch.per_window, list(map(list, chunks)))).encode())
+        for array in (batch.times, batch.initial, batch.parameters):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()
+
+    def _open_store(self, output, batch, chunks, overwrite) -> ResultStore:
+        shape, summaries = batch.shape, self.loop.child("summaries")
+        return ResultStore.create_or_resume(
+            output, fingerprint=self.fingerprint(batch, chunks), overwrite=overwrite, chunks=chunks,
+            times=batch.times if self._settings["save_time_series"] else batch.times[-1:],
             initial_state=batch.initial, parameters=batch.parameters, state_rows=shape.state_rows,
             n_observables=batch.n_observables,
             summary_shape=(shape.n_windows, shape.summary_width) if summaries.is_active else None,
             precision=self.precision, metadata=self._store_metadata(batch),
         )
-        results = None if store is not None else shape.allocate_outputs(self.precision)
-        copy_back = {"copy_back": OUTPUT_ARGUMENTS} if self.backend == "cuda" else {}
-        bar = progress_bar(progress, shape.n_runs)
-        try:
-            for index, (start, stop) in enumerate(chunks):
-                in_place = None if results is None else tuple(array[start:stop] for array in results)
-                args = self.chunk_arguments(batch, start, stop, in_place)
-                self._kernel.launch(stop - start, args, **copy_back)
-                produced = self._run_major(args[OUTPUT_ARGUMENTS[0]:])
-                if store is not None:
-                    store.write_chunk(index, self._store_outputs(produced, batch))
-                elif self._kernel.child("body").runs_last:
-                    for target, values in zip(results, produced):
-                        target[start:stop] = values
-                bar.update(stop - start)
-        finally:
-            bar.close()
-        if store is not None:
-            return open_result(output, wall_time=time.perf_counter() - started)
-        return self._result(batch, *results, wall_time=time.perf_counter() - started)
 
     # -- solve helpers ------------------------------------------------------------
     def _chunk_budget(self, chunk_memory):
@@ -376,7 +435,8 @@ class Solver:
         return (np.moveaxis(states, -1, 0), np.moveaxis(observables, -1, 0), np.moveaxis(summary, -1, 0),
                 counters.T, status)
 
-    def _store_outputs(self, produced, batch) -> dict:
+    def store_outputs(self, produced, batch) -> dict:
+        """Run-major outputs of a chunk by their name in a :class:`ResultStore`."""
         states, observables, summary, counters, status = produced
         outputs = {"y": states, "status": status}
         outputs.update({name: counters[:, j] for j, name in enumerate(COUNTER_NAMES)})
@@ -446,7 +506,7 @@ def _time_span(t_span) -> tuple[float, float]:
 
 def solve_ivp(system, t_span, y0=None, parameters=None, method="tsit5", save_every=None,
               grid="verbatim", summarise_every=None, output=None, chunk_memory=None, chunk_runs=None,
-              progress=None, **settings) -> SolveResult:
+              progress=None, overwrite=False, client=None, **settings) -> SolveResult:
     """Solve a batch of initial value problems in one call.
 
     The arguments before ``settings`` are those of :meth:`Solver.solve`;
@@ -458,7 +518,7 @@ def solve_ivp(system, t_span, y0=None, parameters=None, method="tsit5", save_eve
     solver = Solver(system, method=method, **settings)
     return solver.solve(t_span, y0=y0, parameters=parameters, save_every=save_every, grid=grid,
                         summarise_every=summarise_every, output=output, chunk_memory=chunk_memory,
-                        chunk_runs=chunk_runs, progress=progress)
+                        chunk_runs=chunk_runs, progress=progress, overwrite=overwrite, client=client)
 
 
 def _metric_list(summaries) -> tuple:

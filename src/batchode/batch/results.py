@@ -55,6 +55,9 @@ class SolveResult:
     output_path : str or None
         The Zarr store the results were written to, if any; ``y`` and
         ``observables`` are then Zarr arrays read on demand.
+    chunks_computed : int or None
+        Chunks of runs the solve that made this result computed (fewer than
+        all when it resumed a store; None when read back from disk).
     """
 
     t: np.ndarray
@@ -78,6 +81,7 @@ class SolveResult:
     summary_variables: tuple = ()
     summary_components: dict = attrs.Factory(dict)
     output_path: str | None = None
+    chunks_computed: int | None = None
 
     @property
     def final_state(self) -> np.ndarray:

@@ -10,9 +10,13 @@ it lazily.
 Layout (all run-major): ``t`` (saves), ``initial_state`` (runs, n),
 ``parameters`` (runs, n_p), ``y`` (runs, rows, n), ``observables`` (runs,
 rows, n_obs, only when saved), ``summaries`` (runs, windows, width, only
-when selected), ``status`` and the four counters (runs). The attributes hold
-the names, the method, the run ranges of the chunks and ``completed_chunks``,
-the indices of the chunks whose outputs are all written.
+when selected), ``status`` and the four counters (runs), and ``completed``
+(one flag per chunk of runs, each in its own Zarr chunk so that concurrent
+writers never touch the same file). The attributes hold the names, the
+method, the run ranges of the chunks and the sweep's ``fingerprint``.
+
+A store whose fingerprint matches the sweep being solved is resumed: the
+chunks it completed are kept and only the others are computed.
 """
 
 from __future__ import annotations
@@ -35,10 +39,36 @@ class ResultStore:
     ----------
     group : zarr.Group
         An open group (see :meth:`create` and :meth:`open`).
+    path : str or os.PathLike
+        Where it lives (workers reopen it there).
     """
 
-    def __init__(self, group):
+    def __init__(self, group, path):
         self.group = group
+        self.path = os.fspath(path)
+
+    @classmethod
+    def create_or_resume(cls, path, *, fingerprint: str, overwrite: bool = False, **layout) -> "ResultStore":
+        """Reopen the store at ``path`` if it holds this sweep, else create it (see :meth:`create`).
+
+        Raises
+        ------
+        FileExistsError
+            When ``path`` holds a different sweep (another fingerprint) and
+            ``overwrite`` is False: nothing there is touched.
+        """
+        if os.path.exists(os.fspath(path)) and not overwrite:
+            try:
+                existing = cls.open(path, mode="r+")
+                found = existing.attributes.get("fingerprint")
+            except Exception:  # not a readable store: refuse below rather than guess
+                found = None
+            if found == fingerprint:
+                return existing
+            raise FileExistsError(
+                f"{os.fspath(path)!r} exists and does not hold this sweep (other inputs, settings or "
+                "chunks); pass overwrite=True to replace it, or choose another path")
+        return cls.create(path, metadata=dict(layout.pop("metadata"), fingerprint=fingerprint), **layout)
 
     @classmethod
     def create(cls, path, *, chunks, times, initial_state, parameters, state_rows, n_observables,
@@ -84,8 +114,9 @@ class ResultStore:
         array("status", (runs,), np.int32)
         for name in COUNTER_NAMES:
             array(name, (runs,), np.int32)
-        group.attrs.update(dict(metadata, chunks=[list(c) for c in chunks], completed_chunks=[]))
-        return cls(group)
+        group.create_array("completed", shape=(len(chunks),), dtype=np.int8, chunks=(1,), fill_value=0)
+        group.attrs.update(dict(metadata, chunks=[list(c) for c in chunks]))
+        return cls(group, path)
 
     @classmethod
     def open(cls, path, mode="r") -> "ResultStore":
@@ -93,7 +124,7 @@ class ResultStore:
         zarr = _require("zarr", "open_result", "export")
         if not os.path.exists(os.fspath(path)):
             raise FileNotFoundError(f"no batchode result store at {os.fspath(path)!r}")
-        return cls(zarr.open_group(os.fspath(path), mode=mode))
+        return cls(zarr.open_group(os.fspath(path), mode=mode), path)
 
     @property
     def attributes(self) -> dict:
@@ -101,7 +132,8 @@ class ResultStore:
 
     @property
     def completed_chunks(self) -> list[int]:
-        return list(self.group.attrs["completed_chunks"])
+        """Indices of the chunks whose outputs are all written."""
+        return np.flatnonzero(self.group["completed"][:]).tolist()
 
     def write_chunk(self, index: int, outputs: dict) -> None:
         """Write chunk ``index``'s outputs (run-major arrays by store name), then mark it complete.
@@ -112,8 +144,7 @@ class ResultStore:
         start, stop = self.group.attrs["chunks"][index]
         for name, values in outputs.items():
             self.group[name][start:stop] = values
-        done = sorted(set(self.completed_chunks) | {index})
-        self.group.attrs["completed_chunks"] = done
+        self.group["completed"][index] = 1
 
 
 def open_result(path, wall_time: float = 0.0) -> SolveResult:

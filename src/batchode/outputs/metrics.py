@@ -86,6 +86,15 @@ class SummaryMetric(CUDAFactory):
     def constant(self, value: float):
         return self.precision.type(value)
 
+    def compile(self, function):
+        """Compile one of the metric's device functions.
+
+        Not inlined at numba-IR level (LLVM/NVVM still inline them): they
+        allocate no LOCAL arrays, and IR inlining of a dozen small
+        functions per metric multiplied the loop's compile time.
+        """
+        return self.backend.device_function(function, inline=False)
+
 
 class ReductionMetric(SummaryMetric):
     """A statistic kept as one running value per variable.
@@ -108,7 +117,7 @@ class ReductionMetric(SummaryMetric):
     def build(self) -> MetricBuild:
         m = self.settings.n_variables
         start = self.constant(self.start)
-        device = self.backend.device_function
+        device = self.compile
         combine, finish = device(type(self).combine), device(type(self).finish)
         alloc = self.buffer_registry.buffers["running"].allocate()
         uses_derivative = self.needs_derivative
@@ -211,7 +220,7 @@ class StandardDeviation(SummaryMetric):
         m = self.settings.n_variables
         zero = self.constant(0.0)
         alloc = self.buffer_registry.buffers["running"].allocate()
-        device = self.backend.device_function
+        device = self.compile
 
         def initialise(shared, persistent):
             running = alloc(shared, persistent)
@@ -250,7 +259,7 @@ class Extrema(SummaryMetric):
         m = self.settings.n_variables
         low, high = self.constant(math.inf), self.constant(-math.inf)
         alloc = self.buffer_registry.buffers["running"].allocate()
-        device = self.backend.device_function
+        device = self.compile
 
         def initialise(shared, persistent):
             running = alloc(shared, persistent)
@@ -318,7 +327,7 @@ class Peaks(SummaryMetric):
         width = 1 + keep
         sign, nan, zero, one = (self.constant(v) for v in (self.sign, math.nan, 0.0, 1.0))
         alloc = self.buffer_registry.buffers["running"].allocate()
-        device = self.backend.device_function
+        device = self.compile
 
         def initialise(shared, persistent):
             running = alloc(shared, persistent)

@@ -217,7 +217,8 @@ class SummaryOutputs(CUDAFactory):
                          f"    finalise_{index}(count, out[{offset}:{offset + metric.width * m}], s_{index}, q_{index})")
         finalise.add("    return")
 
-        device = self.backend.device_function
         compiled = [code.compile(name, namespace, f"summaries {name}")[0]
                     for code, name in ((initialise, "initialise"), (sample, "sample"), (finalise, "finalise"))]
-        return SummaryBuild(*(device(function) for function in compiled))
+        # Not inlined at numba-IR level (see SummaryMetric.compile): the
+        # LOCAL gathering buffers live and die inside ``sample`` itself.
+        return SummaryBuild(*(self.backend.device_function(function, inline=False) for function in compiled))

@@ -1,0 +1,135 @@
+"""Sweeps on a Dask cluster: ``Solver.solve(..., client=client)``.
+
+The client validates the sweep and splits it into the chunks of runs the
+single-machine path uses (:mod:`batchode.batch.chunking`). Each chunk is
+one Dask task that carries the system definition and the solver settings,
+never compiled code; a worker builds the solver on its first chunk, keeps
+it, and reuses the compiled kernel for every later chunk (numba's caches are
+per process). A worker's CPU backend uses the threads Dask gave the worker;
+on GPU clusters (dask-cuda's ``LocalCUDACluster``: one GPU per worker) the
+CUDA backend finds the worker's GPU.
+
+Fault tolerance comes from Dask: a task whose worker dies is run again
+elsewhere, and a task that raises is retried (``RETRIES``). Trajectories
+that fail numerically do not raise (their status codes are the result), so
+they are never retried. With ``output=`` the workers write their chunks
+straight into the Zarr store (each chunk to its own region, its completion
+flag last), so nothing passes through the client, and a restarted sweep
+computes only the chunks the store lacks.
+
+Needs the extra ``distributed`` (``dask[distributed]``).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import attrs
+
+#: Times Dask retries a chunk whose task raised (a lost worker does not count).
+RETRIES = 2
+#: Chunks per worker thread when the user sets no chunk size: several, so
+#: that a lost worker costs little and the progress bar moves.
+CHUNKS_PER_THREAD = 4
+
+_SOLVERS: dict = {}
+_LOCK = threading.Lock()
+_COMPILATIONS = [0]
+
+
+@attrs.frozen
+class SolverSpec:
+    """What a worker needs to rebuild a solver: the system and the user's settings.
+
+    ``key`` identifies the configuration: workers keep one solver per key.
+    """
+
+    system: object
+    settings: dict
+    locations: dict
+    key: str
+
+
+def distributed_chunk_runs(n_runs: int, client) -> int:
+    """Runs per chunk giving each worker thread about ``CHUNKS_PER_THREAD`` chunks."""
+    threads = max(sum(client.nthreads().values()), 1)
+    return max(1, -(-n_runs // (threads * CHUNKS_PER_THREAD)))
+
+
+def worker_compilations() -> int:
+    """Solvers this process has compiled for cluster tasks (run on a worker with ``client.run``)."""
+    return _COMPILATIONS[0]
+
+
+def _worker_solver(spec: SolverSpec):
+    from batchode.api import Solver
+
+    with _LOCK:
+        solver = _SOLVERS.get(spec.key)
+        if solver is None:
+            solver = Solver(spec.system, **spec.settings, **spec.locations)
+            _SOLVERS[spec.key] = solver
+            _COMPILATIONS[0] += 1
+    return solver
+
+
+def _use_worker_threads() -> None:
+    """Let the CPU backend use the threads Dask gave this worker, no more."""
+    import numba
+
+    try:
+        from distributed import get_worker
+
+        threads = get_worker().state.nthreads
+    except (ImportError, ValueError):  # not inside a worker task
+        return
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+
+
+def run_chunk_task(spec: SolverSpec, index: int, batch, store_path):
+    """A cluster task: integrate one chunk; write it to the store, or return its outputs.
+
+    ``batch`` holds only this chunk's runs.
+    """
+    from batchode.batch.store import ResultStore
+
+    solver = _worker_solver(spec)
+    _use_worker_threads()
+    # The compile lock: a worker with several threads compiles its solver once.
+    with _LOCK:
+        solver.kernel.built  # noqa: B018 - builds (compiles) on first access
+    produced = solver.run_chunk(batch, 0, batch.shape.n_runs)
+    if store_path is None:
+        return index, produced
+    ResultStore.open(store_path, mode="r+").write_chunk(index, solver.store_outputs(produced, batch))
+    return index, None
+
+
+def solve_chunks_on_cluster(solver, batch, chunks, todo, client, store, results, bar) -> None:
+    """Run chunks ``todo`` of ``batch`` on ``client``'s cluster.
+
+    Outputs go to ``store`` (by the workers) or, gathered, into the
+    run-major ``results`` arrays. Blocks until every chunk is done; raises
+    the first task error that survived Dask's retries.
+    """
+    try:
+        from distributed import as_completed
+    except ImportError:
+        raise ImportError("client= needs Dask: pip install 'batchode[distributed]'") from None
+    spec = SolverSpec(solver.system, solver.settings, solver.locations, solver.configuration_key)
+    [spec_future] = client.scatter([spec], broadcast=True)
+    store_path = None if store is None else store.path
+    futures = []
+    for index in todo:
+        start, stop = chunks[index]
+        part = attrs.evolve(batch, initial=batch.initial[start:stop], parameters=batch.parameters[start:stop],
+                            shape=attrs.evolve(batch.shape, n_runs=stop - start))
+        futures.append(client.submit(run_chunk_task, spec_future, index, part, store_path, pure=False,
+                                     retries=RETRIES, key=f"batchode-chunk-{spec.key[:16]}-{index}"))
+    for future in as_completed(futures):
+        index, produced = future.result()
+        start, stop = chunks[index]
+        if produced is not None:
+            for target, values in zip(results, produced):
+                target[start:stop] = values
+        bar.update(stop - start)
