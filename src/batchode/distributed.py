@@ -117,7 +117,9 @@ def solve_chunks_on_cluster(solver, batch, chunks, todo, client, store, results,
     except ImportError:
         raise ImportError("client= needs Dask: pip install 'batchode[distributed]'") from None
     spec = SolverSpec(solver.system, solver.settings, solver.locations, solver.configuration_key)
-    [spec_future] = client.scatter([spec], broadcast=True)
+    # hash=False: a fresh key per solve, so a second solve never races the
+    # release of the first one's copy of an equal spec.
+    [spec_future] = client.scatter([spec], broadcast=True, hash=False)
     store_path = None if store is None else store.path
     futures = []
     for index in todo:
