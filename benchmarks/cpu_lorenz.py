@@ -28,7 +28,6 @@ import datetime
 import json
 import os
 import platform
-import subprocess
 import time
 from pathlib import Path
 
@@ -38,6 +37,7 @@ import scipy
 from scipy.integrate import solve_ivp
 
 from baselines import BETA, SIGMA, handwritten_tsit5_lorenz
+from common import git_commit
 
 T_SPAN = (0.0, 10.0)
 Y0 = np.array([1.0, 0.0, 0.0])
@@ -227,21 +227,6 @@ def relative_errors(final, reference):
     """
     scale = np.maximum(np.linalg.norm(reference, axis=1), REL_ERROR_FLOOR)
     return np.linalg.norm(final - reference, axis=1) / scale
-
-
-def git_commit():
-    """Short hash of the checked-out commit, or ``None`` outside a git checkout."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return out.stdout.strip()
 
 
 def machine_info(threads):

@@ -32,6 +32,7 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+from common import git_commit
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "cpu_summaries.json"
 CASES = {
@@ -65,14 +66,6 @@ def run_case(name: str, runs: int) -> dict:
                 max_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 succeeded=int(result.success.sum()), threads=numba.get_num_threads(),
                 mean_accepted_steps=float(result.n_accepted.mean()))
-
-
-def git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def main(argv=None) -> int:

@@ -24,7 +24,6 @@ import argparse
 import datetime
 import json
 import platform
-import subprocess
 import time
 from pathlib import Path
 
@@ -32,6 +31,7 @@ import numpy as np
 
 import batchode
 from batchode.systems.examples import lorenz
+from common import git_commit
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "distributed_scaling.json"
 
@@ -53,14 +53,6 @@ def timed_sweep(client, solver, runs: int, chunks: int, t_end: float) -> float:
     seconds = time.perf_counter() - started
     assert result.success.all()
     return seconds
-
-
-def git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def main(argv=None) -> int:

@@ -22,7 +22,6 @@ import argparse
 import datetime
 import json
 import platform
-import subprocess
 import time
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from numba import cuda
 
 import batchode
 from batchode.systems.examples import lorenz
+from common import git_commit
 
 CASES = (
     ("tsit5 fixed dt=1e-3", dict(method="tsit5", step_controller="fixed", dt=1e-3)),
@@ -55,14 +55,6 @@ def best_of(repeats, action) -> float:
         cuda.synchronize()
         times.append((time.perf_counter() - started) * 1e3)
     return min(times)
-
-
-def git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def main(argv=None) -> int:

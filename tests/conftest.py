@@ -68,3 +68,19 @@ def value_run(value_solver):
     """Lorenz over t in [0, 2] for six rho, saved every 0.01, four summary windows."""
     return value_solver.solve((0.0, 2.0), parameters={"rho": np.linspace(2.0, 28.0, 6)}, save_every=0.01,
                               summarise_every=0.5)
+
+
+@pytest.fixture(scope="session")
+def robertson_reference():
+    """Robertson at t = 1e5 for k1 in (0.04, 0.03, 0.05) from scipy's Radau at rtol 1e-10, atol 1e-12."""
+    from scipy.integrate import solve_ivp
+
+    k1 = np.array([0.04, 0.03, 0.05])
+    reference = []
+    for rate in k1:
+        def rhs(t, y, rate=rate):
+            return [-rate * y[0] + 1e4 * y[1] * y[2], rate * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2,
+                    3e7 * y[1] ** 2]
+        solution = solve_ivp(rhs, (0.0, 1e5), [1.0, 0.0, 0.0], method="Radau", rtol=1e-10, atol=1e-12)
+        reference.append(solution.y[:, -1])
+    return k1, np.array(reference)

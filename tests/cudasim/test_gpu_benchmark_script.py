@@ -14,6 +14,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_lorenz.py"
 
 def test_gpu_benchmark_script_runs(tmp_path, monkeypatch):
     output = tmp_path / "gpu.json"
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))  # as running the script does: its helpers import
     monkeypatch.setattr(sys, "argv", [str(SCRIPT), "--min-log2", "1", "--max-log2", "1", "--repeats", "1",
                                       "--output", str(output)])
     with pytest.raises(SystemExit) as stop:

@@ -6,7 +6,6 @@ batches: numba compiles dominate the time.
 
 import numpy as np
 import pytest
-from scipy.integrate import solve_ivp as scipy_solve_ivp
 
 import batchode
 from batchode import Status
@@ -45,19 +44,6 @@ def test_observed_order(method):
     # A linear problem: the simplified Newton iteration with the exact
     # Jacobian solves it in one iteration, plus at most one to confirm.
     assert result.n_newton_iterations[0] <= 2 * result.n_accepted[0]
-
-
-@pytest.fixture(scope="module")
-def robertson_reference():
-    k1 = np.array([0.04, 0.03, 0.05])
-    reference = []
-    for rate in k1:
-        def rhs(t, y, rate=rate):
-            return [-rate * y[0] + 1e4 * y[1] * y[2], rate * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2,
-                    3e7 * y[1] ** 2]
-        solution = scipy_solve_ivp(rhs, (0.0, 1e5), [1.0, 0.0, 0.0], method="Radau", rtol=1e-10, atol=1e-12)
-        reference.append(solution.y[:, -1])
-    return k1, np.array(reference)
 
 
 def test_radau_iia_5_robertson_matches_scipy_radau(robertson_reference):

@@ -110,3 +110,13 @@ def test_summaries_round_trip_through_zarr_with_xarray(unchunked, tmp_path):
     assert list(back["summary_variable"].values) == ["x", "z", "radius2"]
     assert list(back["peaks_component"].values) == ["count", "t_1", "t_2", "t_3"]
     np.testing.assert_array_equal(back["window_end"].values, [0.5, 1.0, 1.5, 2.0])
+
+
+def test_a_stored_result_opens_lazily_in_xarray(value_solver, unchunked, tmp_path):
+    dask_array = pytest.importorskip("dask.array")
+    path = tmp_path / "lazy.zarr"
+    value_solver.solve(SPAN, parameters=SWEEP, output=path, chunk_runs=4, **WINDOWS)
+    dataset = batchode.open_result(path).to_xarray()
+    assert isinstance(dataset["y"].data, dask_array.Array)  # nothing read yet
+    np.testing.assert_array_equal(dataset["y"].values, unchunked.y)
+    np.testing.assert_array_equal(dataset["summary_mean"].values, unchunked.summaries["mean"])

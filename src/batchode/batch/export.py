@@ -67,6 +67,20 @@ def _strings(values) -> np.ndarray:
     return np.array(values, dtype=object)
 
 
+def _lazy(values):
+    """A result array for xarray: Zarr arrays of a stored result stay on disk as Dask arrays.
+
+    Without Dask (extra ``distributed``) they are read into memory.
+    """
+    if isinstance(values, np.ndarray):
+        return values
+    try:
+        import dask.array
+    except ImportError:
+        return np.asarray(values)
+    return dask.array.from_zarr(values)
+
+
 def to_xarray(result: SolveResult) -> xarray.Dataset:
     """The result as an ``xarray.Dataset``.
 
@@ -107,7 +121,9 @@ def to_xarray(result: SolveResult) -> xarray.Dataset:
 
     Notes
     -----
-    The Dataset writes to NetCDF (``ds.to_netcdf(path)``, with h5netcdf or
+    For a result written to a Zarr store (``output=``), ``y`` and
+    ``observables`` are Dask arrays reading the store lazily (when Dask is
+    installed). The Dataset writes to NetCDF (``ds.to_netcdf(path)``, with h5netcdf or
     netCDF4) and Zarr (``ds.to_zarr(path)``) and reads back with names and
     coordinates intact.
     """
@@ -122,11 +138,11 @@ def to_xarray(result: SolveResult) -> xarray.Dataset:
         "flag_masks": np.array([int(flag) for flag in flags], dtype=result.status.dtype),
         "flag_meanings": " ".join(flag.name for flag in flags),
     })
-    data = {"y": (("run", "time", "state"), result.y), "status": status,
+    data = {"y": (("run", "time", "state"), _lazy(result.y)), "status": status,
             **{name: ("run", getattr(result, name)) for name in COUNTERS}}
     coords = {"run": np.arange(result.n_runs), "time": result.t, "state": _strings(result.state_names)}
     if result.observables is not None:
-        data["observables"] = (("run", "time", "observable"), result.observables)
+        data["observables"] = (("run", "time", "observable"), _lazy(result.observables))
         coords["observable"] = _strings(result.observable_names)
     if result.summaries:
         coords["window_end"] = ("window", result.summary_times)
