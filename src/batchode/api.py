@@ -84,7 +84,7 @@ class Solver:
     backend : {"auto", "cpu", "cuda"}
     linear_solver : {"dense", "gmres", "minres"} or None
         Implicit methods: the linear solver under Newton (None: dense LU for
-        up to 8 states, else GMRES).
+        up to 32 states on the CPU and 8 on CUDA, else GMRES).
     newton_tolerance : float, default 1e-2
         Implicit methods: Newton stops when the stage update is below this
         fraction of the error weights (atol + |y| rtol).

@@ -75,3 +75,15 @@ def test_moving_buffers_changes_totals_not_results(moves):
     assert after_totals != totals
     after = ode.solve((0.0, 1.0), parameters={"omega": [0.5, 1.0, 2.0]}).y
     np.testing.assert_allclose(after, before, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("backend, n, expected", [
+    ("cpu", 32, "DenseLU"), ("cpu", 33, "GMRES"), ("cuda", 8, "DenseLU"), ("cuda", 9, "GMRES"),
+])
+def test_default_linear_solver_by_backend_and_size(backend, n, expected):
+    from batchode.solvers.linear import make_linear_solver
+    from batchode.systems.device import SystemFactory
+
+    decay = batchode.ODESystem.from_equations("\n".join(f"dy{i} = -y{i}" for i in range(n)))
+    solver = make_linear_solver(None, SystemFactory(decay, backend=backend))
+    assert type(solver).__name__ == expected

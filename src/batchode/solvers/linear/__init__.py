@@ -10,15 +10,22 @@ from batchode.solvers.linear.krylov import GMRES, MinimalResidual
 
 LINEAR_SOLVERS = {"dense": DenseLU, "gmres": GMRES, "minres": MinimalResidual}
 
-#: Largest system for which the default is the dense LU, following
-#: ARCHITECTURE.md's guidance for small systems; not yet measured here.
-DENSE_DEFAULT_MAX_STATES = 8
+#: Largest system for which the default is the dense LU, per backend.
+#: CPU: measured by ``benchmarks/cpu_linear_solvers.py`` (a stiff chain,
+#: kvaerno3): the dense LU beats unpreconditioned GMRES by 3.3-4.3x at every
+#: size from 2 to 32 states, so it stays the default up to 32 (beyond, its
+#: n**2 Jacobian and compile time grow). CUDA: ARCHITECTURE.md's guidance
+#: (8), since the n**2 matrix lives in each thread's local memory; not yet
+#: measured on a GPU.
+DENSE_DEFAULT_MAX_STATES = {"cpu": 32, "cuda": 8}
 
 
 def make_linear_solver(name, system_factory, **settings) -> LinearSolver:
-    """Linear solver ``name`` ("dense", "gmres", "minres"; None: dense for n <= 8, else gmres)."""
+    """Linear solver ``name`` ("dense", "gmres", "minres"; None: dense up to
+    ``DENSE_DEFAULT_MAX_STATES[backend]`` states, else gmres)."""
     if name is None:
-        name = "dense" if system_factory.n_states <= DENSE_DEFAULT_MAX_STATES else "gmres"
+        largest_dense = DENSE_DEFAULT_MAX_STATES[system_factory.backend.name]
+        name = "dense" if system_factory.n_states <= largest_dense else "gmres"
     key = str(name).strip().lower()
     if key not in LINEAR_SOLVERS:
         close = difflib.get_close_matches(key, list(LINEAR_SOLVERS), n=2)
