@@ -262,14 +262,8 @@ class Solver:
         the backend's layout are made.
         """
         dtype = self.precision.type
-        shape, runs = batch.shape, stop - start
-        if outputs is None or self._kernel.child("body").runs_last:
-            layout = (lambda *dims: (*dims, runs)) if self._kernel.child("body").runs_last else (
-                lambda *dims: (runs, *dims))
-            outputs = (np.empty(layout(shape.state_rows, shape.n_states), dtype),
-                       np.empty(layout(shape.state_rows, shape.observable_columns), dtype),
-                       np.empty(layout(shape.n_windows, max(shape.summary_width, 1)), dtype),
-                       np.zeros(layout(4), np.int32), np.zeros(runs, np.int32))
+        if outputs is None or self._runs_last:
+            outputs = batch.shape.allocate_outputs(dtype, runs=stop - start, runs_last=self._runs_last)
         return (dtype(batch.t0), dtype(batch.dt), batch.initial[start:stop].astype(dtype),
                 batch.parameters[start:stop].astype(dtype), batch.times.astype(dtype), np.int64(batch.per_window),
                 *outputs)
@@ -360,7 +354,7 @@ class Solver:
                     produced = self.run_chunk(batch, start, stop, in_place)
                     if store is not None:
                         store.write_chunk(index, self.store_outputs(produced, batch))
-                    elif self._kernel.child("body").runs_last:  # not written in place
+                    elif self._runs_last:  # not written in place
                         for target, values in zip(results, produced):
                             target[start:stop] = values
                     bar.update(stop - start)
@@ -427,9 +421,14 @@ class Solver:
             return int(chunk_runs)
         return CPU_CHUNK_RUNS if self.backend == "cpu" else None
 
+    @property
+    def _runs_last(self) -> bool:
+        """Whether the kernel's outputs have the run axis last (CUDA's coalesced layout)."""
+        return self._kernel.child("body").runs_last
+
     def _run_major(self, outputs) -> tuple:
         """Kernel outputs with the run axis first (a view where the layout already is)."""
-        if not self._kernel.child("body").runs_last:
+        if not self._runs_last:
             return tuple(outputs)
         states, observables, summary, counters, status = outputs
         return (np.moveaxis(states, -1, 0), np.moveaxis(observables, -1, 0), np.moveaxis(summary, -1, 0),

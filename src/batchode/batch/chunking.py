@@ -83,13 +83,21 @@ class BatchShape:
         """Host memory the complete results take."""
         return self.n_runs * self.output_bytes_per_run
 
-    def allocate_outputs(self, precision) -> tuple:
-        """Run-major result arrays of the whole batch: states, observables, summaries, counters, status."""
-        runs = self.n_runs
-        return (np.empty((runs, self.state_rows, self.n_states), precision),
-                np.empty((runs, self.state_rows, self.observable_columns), precision),
-                np.empty((runs, self.n_windows, max(self.summary_width, 1)), precision),
-                np.zeros((runs, 4), np.int32), np.zeros(runs, np.int32))
+    def allocate_outputs(self, precision, runs: int | None = None, runs_last: bool = False) -> tuple:
+        """Output arrays: states, observables, summaries, counters, status.
+
+        For ``runs`` runs (default: the whole batch), run-major, or with the
+        run axis last (the coalesced CUDA layout) when ``runs_last``.
+        """
+        runs = self.n_runs if runs is None else runs
+
+        def shape(*dims):
+            return (*dims, runs) if runs_last else (runs, *dims)
+
+        return (np.empty(shape(self.state_rows, self.n_states), precision),
+                np.empty(shape(self.state_rows, self.observable_columns), precision),
+                np.empty(shape(self.n_windows, max(self.summary_width, 1)), precision),
+                np.zeros(shape(4), np.int32), np.zeros(runs, np.int32))
 
     def describe(self) -> str:
         return (f"{self.n_runs} runs x {format_bytes(self.bytes_per_run)} per run "
