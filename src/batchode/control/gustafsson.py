@@ -19,10 +19,16 @@ from batchode.control.integral import IntegralSettings
 
 @attrs.frozen
 class GustafssonSettings(IntegralSettings):
-    """Same limits as the I controller; the defaults of RADAU5."""
+    """RADAU5's step-ratio limits: shrink to at most 1/5, grow to at most 8x.
 
-    qmin: float = 0.125
-    qmax: float = 5.0
+    RADAU5 bounds ``h / h_new`` by FACR = 1/8 and FACL = 5, so the new step
+    lies in ``[h / 5, 8 h]``; DifferentialEquations.jl's PredictiveController
+    resolves to the same qmin = 0.2, qmax = 8 for RadauIIA5
+    (``julia_controllers.csv``).
+    """
+
+    qmin: float = 0.2
+    qmax: float = 8.0
 
 
 class GustafssonController(StepController):
