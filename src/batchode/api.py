@@ -14,6 +14,7 @@ from batchode.backends import resolve_backend
 from batchode.batch.body import TrajectoryBody
 from batchode.batch.chunking import (
     CPU_CHUNK_RUNS,
+    DEVICE_CHUNK_BYTES,
     DEVICE_MEMORY_FRACTION,
     BatchShape,
     check_host_memory,
@@ -302,8 +303,12 @@ class Solver:
             by chunk; the returned result reads ``y`` and ``observables``
             from it on demand. Needed when the results exceed host memory.
         chunk_memory : int, optional
-            Bytes one chunk's inputs and outputs may take (default: half the
-            free device memory on CUDA; unlimited on the CPU).
+            Bytes one chunk's inputs and outputs may take (default on CUDA:
+            half the free device memory shared by the two chunks in flight,
+            at most 4 GiB each; unlimited on the CPU). On CUDA two chunks
+            are in flight, each on its own stream, so one chunk's copies
+            overlap another's compute; each also holds as much pinned host
+            memory.
         chunk_runs : int, optional
             Most runs per chunk (default: 65536 on the CPU, unlimited on CUDA).
         progress : bool, optional
@@ -336,10 +341,10 @@ class Solver:
         started = time.perf_counter()
         batch = self.prepare(t_span, y0, parameters, save_every, grid, summarise_every)
         shape = batch.shape
-        check_host_memory(shape, streaming=output is not None)
         if client is not None and chunk_runs is None and chunk_memory is None:
             chunk_runs = distributed_chunk_runs(shape.n_runs, client)
         chunks = plan_chunks(shape, self._chunk_budget(chunk_memory), self._chunk_runs(chunk_runs))
+        check_host_memory(shape, streaming=output is not None, staging_bytes=0 if client is not None else self._staging_bytes(shape, chunks))
         store = None if output is None else self._open_store(output, batch, chunks, overwrite)
         todo = [i for i in range(len(chunks)) if store is None or i not in set(store.completed_chunks)]
         results = None if store is not None else shape.allocate_outputs(self.precision)
@@ -348,10 +353,10 @@ class Solver:
             if client is not None:
                 solve_chunks_on_cluster(self, batch, chunks, todo, client, store, results, bar)
             else:
-                for index in todo:
+                for index, outputs in self._kernel.run_chunks(self._chunk_jobs(batch, chunks, todo, results),
+                                                              OUTPUT_ARGUMENTS):
                     start, stop = chunks[index]
-                    in_place = None if results is None else tuple(array[start:stop] for array in results)
-                    produced = self.run_chunk(batch, start, stop, in_place)
+                    produced = self._run_major(outputs)
                     if store is not None:
                         store.write_chunk(index, self.store_outputs(produced, batch))
                     elif self._runs_last:  # not written in place
@@ -364,6 +369,13 @@ class Solver:
         if store is not None:
             return attrs.evolve(open_result(output, wall_time=wall_time), chunks_computed=len(todo))
         return attrs.evolve(self._result(batch, *results, wall_time=wall_time), chunks_computed=len(todo))
+
+    def _chunk_jobs(self, batch, chunks, todo, results):
+        """``(index, runs, kernel arguments)`` of each chunk to compute, made when asked for."""
+        for index in todo:
+            start, stop = chunks[index]
+            in_place = None if results is None else tuple(array[start:stop] for array in results)
+            yield index, stop - start, self.chunk_arguments(batch, start, stop, in_place)
 
     def run_chunk(self, batch: "PreparedBatch", start: int, stop: int, outputs=None) -> tuple:
         """Launch the kernel on runs ``start .. stop-1``; return their outputs run-major.
@@ -411,8 +423,18 @@ class Solver:
             return int(chunk_memory)
         if self.backend == "cuda":
             free = free_device_memory()
-            return None if free is None else int(free * DEVICE_MEMORY_FRACTION)
+            if free is None:
+                return None
+            in_flight = self._kernel.backend.chunks_in_flight
+            return min(int(free * DEVICE_MEMORY_FRACTION) // in_flight, DEVICE_CHUNK_BYTES)
         return None
+
+    def _staging_bytes(self, shape, chunks) -> int:
+        """Host memory CUDA's pinned copy buffers take: a chunk's arrays per chunk in flight."""
+        if self.backend != "cuda":  # the CPU writes straight into the results
+            return 0
+        largest = max(stop - start for start, stop in chunks)
+        return self._kernel.backend.chunks_in_flight * largest * shape.bytes_per_run
 
     def _chunk_runs(self, chunk_runs):
         if chunk_runs is not None:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import batchode
+from batchode.api import OUTPUT_ARGUMENTS
 from batchode.systems.examples import lorenz
 
 pytestmark = pytest.mark.cudasim
@@ -13,9 +14,13 @@ SETTINGS = dict(summaries=["mean", "std", "extrema", "peaks[2]", "dxdt_max"], su
                 rtol=1e-8, atol=1e-8)
 
 
-def test_summaries_and_chunks_in_the_simulator_match_the_cpu():
+@pytest.fixture(scope="module")
+def solver():
+    return batchode.Solver(lorenz(), backend="cuda", **SETTINGS)
+
+
+def test_summaries_and_chunks_in_the_simulator_match_the_cpu(solver):
     cpu = batchode.solve_ivp(lorenz(), (0.0, 0.2), backend="cpu", **SETTINGS, **OPTIONS)
-    solver = batchode.Solver(lorenz(), backend="cuda", **SETTINGS)
     whole = solver.solve((0.0, 0.2), **OPTIONS)
     per_run = solver.solve((0.0, 0.2), chunk_runs=1, **OPTIONS)  # two chunks of one run
     for sim in (whole, per_run):
@@ -38,3 +43,31 @@ def test_a_driven_system_in_the_simulator_matches_the_cpu():
     cpu = batchode.solve_ivp(driven, (0.0, 0.2), backend="cpu", **options)
     sim = batchode.solve_ivp(driven, (0.0, 0.2), backend="cuda", **options)
     np.testing.assert_allclose(sim.y, cpu.y, rtol=1e-12, atol=1e-14)
+
+
+def test_streamed_chunks_of_uneven_size_and_on_disk_match_one_launch(solver, tmp_path):
+    sweep = dict(OPTIONS, parameters={"rho": [5.0, 28.0, 15.0, 21.0, 9.0]})
+    whole = solver.solve((0.0, 0.2), **sweep)
+    streamed = solver.solve((0.0, 0.2), chunk_runs=2, **sweep)  # 2 + 2 + 1 runs on two streams
+    stored = solver.solve((0.0, 0.2), chunk_runs=2, output=tmp_path / "sim.zarr", **sweep)
+    assert streamed.chunks_computed == stored.chunks_computed == 3
+    for result in (streamed, stored):
+        np.testing.assert_array_equal(np.asarray(result.y), whole.y)
+        np.testing.assert_array_equal(np.asarray(result.summaries["std"]), whole.summaries["std"])
+        np.testing.assert_array_equal(np.asarray(result.n_accepted), whole.n_accepted)
+
+
+def test_the_next_chunk_is_enqueued_before_the_previous_one_is_awaited(solver):
+    batch = solver.prepare((0.0, 0.2), **dict(OPTIONS, parameters={"rho": [5.0, 28.0, 15.0, 21.0, 9.0]}))
+    events = []
+
+    def jobs():
+        for index, (start, stop) in enumerate([(0, 2), (2, 4), (4, 5)]):
+            events.append(("enqueued", index))
+            yield index, stop - start, solver.chunk_arguments(batch, start, stop)
+
+    for index, _outputs in solver.kernel.run_chunks(jobs(), OUTPUT_ARGUMENTS):
+        events.append(("finished", index))
+    # two chunks in flight: chunk 2 is made while chunks 0 and 1 run; results come back in order
+    assert events == [("enqueued", 0), ("enqueued", 1), ("enqueued", 2),
+                      ("finished", 0), ("finished", 1), ("finished", 2)]

@@ -43,15 +43,15 @@ def test_results_written_to_zarr_read_back_identical(value_solver, unchunked, tm
 
 def test_a_failed_chunk_keeps_the_chunks_before_it(value_solver, unchunked, tmp_path, monkeypatch):
     path = tmp_path / "partial.zarr"
-    launch, calls = value_solver.kernel.launch, []
+    run_chunks = value_solver.kernel.run_chunks
 
-    def failing_third_launch(n, args, **options):
-        calls.append(n)
-        if len(calls) == 3:
-            raise RuntimeError("device lost")
-        launch(n, args, **options)
+    def failing_third_chunk(jobs, outputs):
+        for count, finished in enumerate(run_chunks(jobs, outputs), 1):
+            if count == 3:
+                raise RuntimeError("device lost")
+            yield finished
 
-    monkeypatch.setattr(value_solver.kernel, "launch", failing_third_launch)
+    monkeypatch.setattr(value_solver.kernel, "run_chunks", failing_third_chunk)
     with pytest.raises(RuntimeError, match="device lost"):
         value_solver.solve(SPAN, parameters=SWEEP, output=path, chunk_runs=3, **WINDOWS)
     store = ResultStore.open(path)

@@ -96,5 +96,23 @@ class Backend:
 
         return self.device_function(view)
 
+    #: Chunks a solve keeps in flight at once (each holds its own memory).
+    chunks_in_flight = 1
+
+    def run_chunks(self, launch, jobs, outputs):
+        """Run chunk jobs with ``launch``; yield ``(tag, outputs)`` per job, in order.
+
+        1. ``jobs`` yields ``(tag, n, args)``: kernel arguments for ``n``
+           runs, the output arrays among them at the indices ``outputs``.
+        2. Each result is ``(tag, arrays)``, the arrays holding the outputs
+           of that job, in the order of ``outputs``.
+        3. Here the jobs run one after another and the arrays are the
+           job's own output arguments; backends that overlap chunks
+           (CUDA) override this.
+        """
+        for tag, n, args in jobs:
+            launch(n, args)
+            yield tag, tuple(args[index] for index in outputs)
+
     def __repr__(self) -> str:
         return f"<batchode backend {self.name!r}>"

@@ -96,7 +96,9 @@ class CUDABackend(Backend):
         kernel level. Returns ``launch(n, args, copy_back=None)``; numpy
         arrays in ``args`` are copied to the device, and back afterwards when
         their index is in ``copy_back`` (all of them by default). The raw
-        kernel (``launch.kernel``) is kept for PTX inspection.
+        kernel (``launch.kernel``) is kept for PTX inspection;
+        ``launch.on_stream(stream, n, device_args)`` enqueues the kernel on
+        ``stream`` with arguments already on the device (:meth:`run_chunks`).
         """
         dtype = np.dtype(precision)
         element = numba.from_dtype(dtype)
@@ -133,21 +135,104 @@ class CUDABackend(Backend):
         compiled = cuda.jit(kernel)
         backend = self
 
+        def launch_on(stream, n, device_args):
+            block = threads_per_block(per_thread_shared, dtype.itemsize, backend.shared_limit_bytes())
+            grid = math.ceil(n / block)
+            compiled[grid, block, stream, block * per_thread_shared * dtype.itemsize](n, device_args)
+
         def launch(n, args, copy_back=None):
             if n <= 0:
                 return
-            block = threads_per_block(per_thread_shared, dtype.itemsize, backend.shared_limit_bytes())
-            grid = math.ceil(n / block)
-            shared_bytes = block * per_thread_shared * dtype.itemsize
             device_args = tuple(
                 cuda.to_device(a) if isinstance(a, np.ndarray) else a for a in args
             )
-            compiled[grid, block, 0, shared_bytes](n, device_args)
+            launch_on(0, n, device_args)
             wanted = range(len(args)) if copy_back is None else copy_back
             for index in wanted:
                 if isinstance(args[index], np.ndarray):
                     device_args[index].copy_to_host(args[index])
 
+        launch.on_stream = launch_on
         launch.kernel = kernel
         launch.dispatcher = compiled
         return launch
+
+    #: Chunks in flight at once: while one computes, the next one's inputs
+    #: go up and the previous one's outputs come down (and are written out).
+    chunks_in_flight = 2
+
+    def run_chunks(self, launch, jobs, outputs):
+        """Run chunk jobs on ``chunks_in_flight`` CUDA streams; yield ``(tag, outputs)`` in order.
+
+        Contract (see :meth:`Backend.run_chunks`), and on CUDA:
+
+        1. Job ``k + 1`` is taken from ``jobs`` and enqueued (inputs copied
+           to the device, kernel, outputs copied back) before job ``k``'s
+           stream is waited for, so one chunk's transfers and the host's
+           handling of another chunk's results overlap a third's compute.
+        2. Host copies go through page-locked (pinned) buffers, the only
+           memory the GPU copies asynchronously; each stream keeps its
+           pinned and device arrays for the next chunk of the same shape.
+        3. The yielded arrays are those pinned buffers: they are reused
+           ``chunks_in_flight`` jobs later, so the caller copies them out
+           before asking for the next result.
+        """
+        slots = [_StreamSlot() for _ in range(self.chunks_in_flight)]
+        submitted = 0
+        for tag, n, args in jobs:
+            slot = slots[submitted % len(slots)]
+            if slot.busy:
+                yield slot.finish()
+            slot.submit(launch.on_stream, tag, n, args, outputs)
+            submitted += 1
+        for k in range(submitted, submitted + len(slots)):
+            slot = slots[k % len(slots)]
+            if slot.busy:
+                yield slot.finish()
+
+
+class _StreamSlot:
+    """One CUDA stream and the pinned and device arrays of the chunk it carries."""
+
+    def __init__(self):
+        self.stream = cuda.stream()
+        self._pinned = {}
+        self._device = {}
+        self._job = None
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    def _arrays_like(self, index, like):
+        pinned = self._pinned.get(index)
+        if pinned is None or pinned.shape != like.shape or pinned.dtype != like.dtype:
+            # Only a chunk of another size (the last one) reallocates.
+            pinned = self._pinned[index] = cuda.pinned_array(like.shape, like.dtype)
+            self._device[index] = cuda.device_array(like.shape, like.dtype, stream=self.stream)
+        return pinned, self._device[index]
+
+    def submit(self, launch_on, tag, n, args, outputs):
+        """Enqueue inputs up, the kernel, outputs down; return at once."""
+        device_args = []
+        for index, arg in enumerate(args):
+            if not isinstance(arg, np.ndarray):
+                device_args.append(arg)
+                continue
+            pinned, device = self._arrays_like(index, arg)
+            if index not in outputs:  # the kernel writes every output element it returns
+                pinned[...] = arg
+                device.copy_to_device(pinned, stream=self.stream)
+            device_args.append(device)
+        if n > 0:
+            launch_on(self.stream, n, tuple(device_args))
+        for index in outputs:
+            self._device[index].copy_to_host(self._pinned[index], stream=self.stream)
+        self._job = (tag, tuple(outputs))
+
+    def finish(self):
+        """Wait for this stream; ``(tag, pinned outputs)`` of its chunk."""
+        self.stream.synchronize()
+        tag, outputs = self._job
+        self._job = None
+        return tag, tuple(self._pinned[index] for index in outputs)

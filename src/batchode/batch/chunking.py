@@ -4,9 +4,10 @@ A chunk is a contiguous range of runs launched as one kernel. Its inputs
 and outputs must fit the backend's budget (free device memory on CUDA, a
 configurable budget on the CPU); the complete outputs must fit in host
 memory unless they are streamed to disk (:mod:`batchode.batch.store`).
-Chunks run one after another; each run's result does not depend on which
-chunk it was in, so a chunked solve returns exactly the arrays of an
-unchunked one.
+On the CPU chunks run one after another; on CUDA two are in flight on
+separate streams, so copies overlap compute. Each run's result does not
+depend on which chunk it was in, so a chunked solve returns exactly the
+arrays of an unchunked one.
 """
 
 from __future__ import annotations
@@ -22,8 +23,12 @@ import numpy as np
 #: (starting numba's thread pool) is negligible, small enough that the
 #: progress bar moves on long sweeps.
 CPU_CHUNK_RUNS = 1 << 16
-#: Fraction of the free device memory one CUDA chunk may take.
+#: Fraction of the free device memory the CUDA chunks in flight may take together.
 DEVICE_MEMORY_FRACTION = 0.5
+#: Most bytes per CUDA chunk by default: each chunk in flight also pins as
+#: much host memory, and 4 GiB still holds over 250,000 runs of 1000 saved
+#: times of 4 float32 states, about one full wave of an H100's threads.
+DEVICE_CHUNK_BYTES = 4 << 30
 #: Bytes per run of the int32 counters (4) and the status.
 _INTEGER_BYTES_PER_RUN = 5 * 4
 
@@ -133,25 +138,32 @@ def free_device_memory() -> int | None:
     return int(free)
 
 
-def check_host_memory(shape: BatchShape, streaming: bool) -> None:
+def check_host_memory(shape: BatchShape, streaming: bool, staging_bytes: int = 0) -> None:
     """Refuse, before launch, results that cannot fit in host memory.
+
+    ``staging_bytes`` is host memory the chunks in flight hold besides the
+    results (CUDA's pinned copy buffers).
 
     Raises
     ------
     MemoryError
-        With the bytes needed and available, unless ``streaming`` (results
-        go to disk chunk by chunk).
+        With the bytes needed and available. When ``streaming`` (results go
+        to disk chunk by chunk) only the staging must fit.
     """
-    if streaming:
-        return
+    needed = staging_bytes + (0 if streaming else shape.output_bytes)
     available = available_host_memory()
-    if available is not None and shape.output_bytes > available:
-        raise MemoryError(
-            f"the results need {format_bytes(shape.output_bytes)} of host memory but "
-            f"{format_bytes(available)} is available ({shape.describe()}); save fewer times "
-            "(save_every, save_time_series=False, summaries), or pass output='results.zarr' "
-            "to write them to disk chunk by chunk"
-        )
+    if available is None or needed <= available:
+        return
+    if streaming:
+        raise MemoryError(f"the chunks in flight need {format_bytes(staging_bytes)} of host memory but "
+                          f"{format_bytes(available)} is available; pass a smaller chunk_memory or chunk_runs")
+    raise MemoryError(
+        f"the results need {format_bytes(needed)} of host memory but "
+        f"{format_bytes(available)} is available ({shape.describe()}"
+        + (f", plus {format_bytes(staging_bytes)} for the chunks in flight" if staging_bytes else "")
+        + "); save fewer times (save_every, save_time_series=False, summaries), or pass "
+        "output='results.zarr' to write them to disk chunk by chunk"
+    )
 
 
 def plan_chunks(shape: BatchShape, budget_bytes: int | None, max_runs: int | None) -> list[tuple[int, int]]:
@@ -185,5 +197,5 @@ def progress_bar(progress, total: int):
     return tqdm(total=total, unit="run", desc="batchode", disable=not progress, delay=2.0, leave=False)
 
 
-__all__ = ["BatchShape", "available_host_memory", "check_host_memory", "format_bytes", "free_device_memory",
-           "plan_chunks", "progress_bar"]
+__all__ = ["CPU_CHUNK_RUNS", "DEVICE_CHUNK_BYTES", "DEVICE_MEMORY_FRACTION", "BatchShape", "available_host_memory",
+           "check_host_memory", "format_bytes", "free_device_memory", "plan_chunks", "progress_bar"]

@@ -46,6 +46,10 @@ class BatchKernel(CUDAFactory):
         """Run the body for trajectories ``0 .. n-1`` with arrays ``args``."""
         self.built.launch(n, tuple(args), **options)
 
+    def run_chunks(self, jobs, outputs):
+        """Run ``(tag, n, args)`` jobs; yield ``(tag, output arrays)`` (see ``Backend.run_chunks``)."""
+        return self.backend.run_chunks(self.built.launch, jobs, outputs)
+
     def ptx(self, args: tuple, cc=(9, 0)) -> str:
         """PTX of this kernel (CUDA backend) for arguments like ``args``."""
         from batchode.backends.ptx import compile_kernel_ptx
