@@ -3,6 +3,8 @@
 import subprocess
 from pathlib import Path
 
+import numpy as np
+
 
 def git_commit() -> str:
     """Short hash of the checked-out commit, or ``"unknown"`` outside a git checkout."""
@@ -11,3 +13,37 @@ def git_commit() -> str:
                               capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def best_of(repeats: int, action) -> float:
+    """Fastest of ``repeats`` calls of ``action``, in milliseconds, timed between GPU synchronisations."""
+    import time
+
+    from numba import cuda
+
+    times = []
+    for _ in range(repeats):
+        cuda.synchronize()
+        started = time.perf_counter()
+        action()
+        cuda.synchronize()
+        times.append((time.perf_counter() - started) * 1e3)
+    return min(times)
+
+
+def device_arguments(solver, t_span, **batch) -> tuple:
+    """The batch kernel's arguments for one launch, arrays already on the GPU (kernel-only timing)."""
+    from numba import cuda
+
+    host = solver.prepare_arguments(t_span, **batch).args
+    return tuple(cuda.to_device(a) if isinstance(a, np.ndarray) else a for a in host)
+
+
+def device_name() -> str:
+    """The GPU's name, or "CUDA simulator"."""
+    from numba import config, cuda
+
+    if config.ENABLE_CUDASIM:
+        return "CUDA simulator"
+    name = cuda.get_current_device().name
+    return name.decode() if isinstance(name, bytes) else str(name)

@@ -22,7 +22,6 @@ import argparse
 import datetime
 import json
 import platform
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,31 +29,13 @@ from numba import cuda
 
 import batchode
 from batchode.systems.examples import lorenz
-from common import git_commit
+from common import best_of, device_arguments, device_name, git_commit
 
 CASES = (
     ("tsit5 fixed dt=1e-3", dict(method="tsit5", step_controller="fixed", dt=1e-3)),
     ("rk4 fixed dt=1e-3", dict(method="classical-rk4", step_controller="fixed", dt=1e-3)),
     ("tsit5 adaptive 1e-8", dict(method="tsit5", rtol=1e-8, atol=1e-8)),
 )
-
-
-def kernel_args(solver, n):
-    """Device-resident arguments of the batch kernel for ``n`` Lorenz runs."""
-    host = solver.prepare_arguments((0.0, 1.0), parameters={"rho": np.linspace(0.0, 21.0, n)}).args
-    return tuple(cuda.to_device(a) if isinstance(a, np.ndarray) else a for a in host)
-
-
-def best_of(repeats, action) -> float:
-    """Fastest of ``repeats`` timed calls, in milliseconds (synchronised)."""
-    times = []
-    for _ in range(repeats):
-        cuda.synchronize()
-        started = time.perf_counter()
-        action()
-        cuda.synchronize()
-        times.append((time.perf_counter() - started) * 1e3)
-    return min(times)
 
 
 def main(argv=None) -> int:
@@ -66,9 +47,7 @@ def main(argv=None) -> int:
     options = parser.parse_args(argv)
     if not cuda.is_available():
         parser.error("no usable CUDA GPU (set NUMBA_ENABLE_CUDASIM=1 for a simulator smoke test)")
-    from numba import config
-
-    device = "CUDA simulator" if config.ENABLE_CUDASIM else cuda.get_current_device().name
+    device = device_name()
     rows = []
     print(f"{'case':<22} {'N':>9} {'kernel ms':>10} {'end-to-end ms':>14} {'ok':>6}")
     for label, settings in CASES:
@@ -76,9 +55,9 @@ def main(argv=None) -> int:
         solver.solve((0.0, 1.0), parameters={"rho": np.linspace(0.0, 21.0, 2)})  # compile
         for log2 in range(options.min_log2, options.max_log2 + 1):
             n = 2 ** log2
-            args = kernel_args(solver, n)
-            kernel_ms = best_of(options.repeats, lambda: solver.kernel.launch(n, args))
             rho = np.linspace(0.0, 21.0, n)
+            args = device_arguments(solver, (0.0, 1.0), parameters={"rho": rho})
+            kernel_ms = best_of(options.repeats, lambda: solver.kernel.launch(n, args))
             result = None
 
             def end_to_end():
