@@ -1,4 +1,4 @@
-"""Every Rosenbrock method: observed order on a non-autonomous problem, and Robertson."""
+"""Every Rosenbrock method: observed order on a non-autonomous problem (Robertson in test_stiff_robertson.py)."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,6 @@ import pytest
 import batchode
 from batchode import ODESystem
 from batchode.algorithms import available_methods, get_tableau
-from batchode.systems.examples import robertson
 
 ROSENBROCK_METHODS = available_methods("rosenbrock")
 
@@ -34,21 +33,3 @@ def test_observed_order_non_autonomous(method):
         errors.append(abs(result.final_state[0, 0] - np.cos(2.0)))
     slope = np.diff(np.log(errors))[-1] / np.diff(np.log(steps))[-1]
     assert abs(slope - order) < 0.25, (method, errors)
-
-
-@pytest.mark.parametrize("method", ["rodas4", "ros3p"])
-def test_robertson_adaptive(method):
-    from scipy.integrate import solve_ivp as scipy_solve_ivp
-
-    def rhs(t, y):
-        return [-0.04 * y[0] + 1e4 * y[1] * y[2], 0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2,
-                3e7 * y[1] ** 2]
-
-    reference = scipy_solve_ivp(rhs, (0.0, 1e5), [1.0, 0.0, 0.0], method="Radau", rtol=1e-10, atol=1e-12).y[:, -1]
-    result = batchode.solve_ivp(robertson(), (0.0, 1e5), method=method, rtol=1e-6, atol=1e-10, backend="cpu")
-    assert result.success.all(), result.status_names()
-    np.testing.assert_allclose(result.final_state[0, [0, 2]], reference[[0, 2]], rtol=1e-4)
-    np.testing.assert_allclose(result.final_state[0, 1], reference[1], atol=1e-9)
-    # One linear solve per stage and no Newton; a few hundred steps over 1e5.
-    assert result.n_newton_iterations[0] == 0
-    assert result.n_accepted[0] + result.n_rejected[0] < 5000
