@@ -47,3 +47,16 @@ def device_name() -> str:
         return "CUDA simulator"
     name = cuda.get_current_device().name
     return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def write_gpu_record(path, benchmark: str, rows: list, **extra) -> None:
+    """Write a GPU benchmark's rows to ``path`` as JSON, with device, date, commit and platform."""
+    import datetime
+    import json
+    import platform
+
+    record = dict(benchmark=benchmark, device=device_name(), date=datetime.datetime.now().isoformat(),
+                  commit=git_commit(), platform=platform.platform(), **extra, rows=rows)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(record, indent=2))
+    print(f"results written to {path}")

@@ -20,9 +20,6 @@ bandwidth each achieved. Run on a machine with an NVIDIA GPU:
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import platform
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +27,7 @@ from numba import cuda
 
 import batchode
 from batchode.systems.examples import lorenz
-from common import best_of, device_name, git_commit
+from common import best_of, device_name, write_gpu_record
 
 SPAN, SAVE_EVERY = (0.0, 10.0), 0.01
 
@@ -79,12 +76,7 @@ def main(argv=None) -> int:
                   f"{gigabytes / milliseconds * 1e3:>12.2f} {str(identical):>10}")
     finally:
         backend.chunks_in_flight = streamed_depth
-    record = dict(benchmark="gpu_chunks", device=device_name(), date=datetime.datetime.now().isoformat(),
-                  commit=git_commit(), platform=platform.platform(), runs=options.runs,
-                  chunk_runs=options.chunk_runs, rows=rows)
-    Path(options.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(options.output).write_text(json.dumps(record, indent=2))
-    print(f"results written to {options.output}")
+    write_gpu_record(options.output, "gpu_chunks", rows, runs=options.runs, chunk_runs=options.chunk_runs)
     return 0 if all(row["identical"] for row in rows) else 1
 
 

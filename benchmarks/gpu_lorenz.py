@@ -19,9 +19,6 @@ is only a smoke test of the script: its timings mean nothing.)
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import platform
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +26,7 @@ from numba import cuda
 
 import batchode
 from batchode.systems.examples import lorenz
-from common import best_of, device_arguments, device_name, git_commit
+from common import best_of, device_arguments, device_name, write_gpu_record
 
 CASES = (
     ("tsit5 fixed dt=1e-3", dict(method="tsit5", step_controller="fixed", dt=1e-3)),
@@ -47,8 +44,8 @@ def main(argv=None) -> int:
     options = parser.parse_args(argv)
     if not cuda.is_available():
         parser.error("no usable CUDA GPU (set NUMBA_ENABLE_CUDASIM=1 for a simulator smoke test)")
-    device = device_name()
     rows = []
+    print(f"Lorenz ensemble on {device_name()}")
     print(f"{'case':<22} {'N':>9} {'kernel ms':>10} {'end-to-end ms':>14} {'ok':>6}")
     for label, settings in CASES:
         solver = batchode.Solver(lorenz(), precision="float32", backend="cuda", **settings)
@@ -68,11 +65,7 @@ def main(argv=None) -> int:
             succeeded = int(result.success.sum())
             rows.append(dict(case=label, n=n, kernel_ms=kernel_ms, end_to_end_ms=total_ms, succeeded=succeeded))
             print(f"{label:<22} {n:>9} {kernel_ms:>10.3f} {total_ms:>14.3f} {succeeded:>6}")
-    record = dict(benchmark="gpu_lorenz", device=str(device), date=datetime.datetime.now().isoformat(),
-                  commit=git_commit(), platform=platform.platform(), rows=rows)
-    Path(options.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(options.output).write_text(json.dumps(record, indent=2))
-    print(f"results written to {options.output}")
+    write_gpu_record(options.output, "gpu_lorenz", rows)
     return 0
 
 

@@ -24,9 +24,6 @@ and tiny sizes it runs in the simulator: a smoke test, timings meaningless.)
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import platform
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +31,7 @@ from numba import cuda
 
 import batchode
 from batchode.systems.examples import robertson
-from common import best_of, device_arguments, device_name, git_commit
+from common import best_of, device_arguments, device_name, write_gpu_record
 
 SPAN, RTOL, ATOL = (0.0, 1e5), 1e-4, 1e-8
 METHODS = ("rodas4", "radau_iia_5", "kvaerno5")
@@ -94,11 +91,7 @@ def main(argv=None) -> int:
                              succeeded=int(result.success.sum()), mean_steps=steps, max_subset_error=error))
             print(f"{method:<12} {n:>9} {kernel_ms:>10.3f} {total_ms:>14.3f} {rows[-1]['succeeded']:>9} "
                   f"{steps:>7.1f} {error:>9.1e}")
-    record = dict(benchmark="gpu_stiff", device=device_name(), date=datetime.datetime.now().isoformat(),
-                  commit=git_commit(), platform=platform.platform(), rtol=RTOL, atol=ATOL, rows=rows)
-    Path(options.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(options.output).write_text(json.dumps(record, indent=2))
-    print(f"results written to {options.output}")
+    write_gpu_record(options.output, "gpu_stiff", rows, rtol=RTOL, atol=ATOL)
     return 0
 
 
