@@ -16,17 +16,14 @@ def make_step(method, system_factory, compute_error: bool, linear_solver=None, n
     DIRK methods get a Newton child (``newton_settings``: Newton's settings)
     holding the linear solver ``linear_solver`` ("dense", "gmres", "minres",
     or None for the default by system size); Rosenbrock methods hold the
-<<<<<<< HEAD
-    linear solver directly. ``tolerances`` (``rtol`` and ``atol``) go to an
-    explicit step only when it forms a residual estimate, the one explicit
-    step that weighs errors itself; every other step stays independent of
-    the tolerances, so its compiled code is shared across them.
-=======
     linear solver directly. Fully implicit methods iterate on their coupled
     stages themselves (Newton's ``rtol``, ``atol``, ``tolerance`` and
     ``max_iterations`` become theirs) with a dense LU, so ``linear_solver``
-    must be "dense" or None for them.
->>>>>>> firk
+    must be "dense" or None for them. ``tolerances`` (``rtol`` and ``atol``)
+    go to an explicit step only when it forms a residual estimate, the one
+    explicit step that weighs errors itself; every other step stays
+    independent of the tolerances, so its compiled code is shared across
+    them.
     """
     from batchode.solvers.linear import make_linear_solver
     from batchode.solvers.newton import Newton
