@@ -40,7 +40,6 @@ import attrs
 from batchode.solvers.linear.base import LinearSolver, LinearSolverBuild
 from batchode.status import Status
 
-
 #: The preconditioners of the Krylov solvers (None: none).
 PRECONDITIONERS = (None, "jacobi", "neumann")
 
