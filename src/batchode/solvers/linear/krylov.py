@@ -105,14 +105,17 @@ class _MatrixFree(LinearSolver):
     def __init__(self, system_factory, **kwargs):
         super().__init__(system_factory, **kwargs)
         n = self.n
-        uses = lambda name: lambda: self.settings.preconditioner == name  # noqa: E731 - follows the settings
+        # The flags are callables: they follow the settings through update().
         self.register_buffer("point", "local_persistent", n + 2)  # y, then t and alpha
         self.register_buffer("jvp_work", "local", 2 * n)
         self.register_buffer("preconditioned", "local", n, enabled=lambda: self.settings.preconditioner is not None)
-        self.register_buffer("jacobi_diagonal", "local_persistent", n, enabled=uses("jacobi"))
+        self.register_buffer("jacobi_diagonal", "local_persistent", n, enabled=lambda: self._uses("jacobi"))
         self.register_buffer("jacobian_matrix", "local", n * n,
-                             enabled=lambda: uses("jacobi")() and self._diagonal_source() == "jacobian")
-        self.register_buffer("neumann_product", "local", n, enabled=uses("neumann"))
+                             enabled=lambda: self._uses("jacobi") and self._diagonal_source() == "jacobian")
+        self.register_buffer("neumann_product", "local", n, enabled=lambda: self._uses("neumann"))
+
+    def _uses(self, preconditioner) -> bool:
+        return self.settings.preconditioner == preconditioner
 
     def _diagonal_source(self):
         """Where the Jacobian's diagonal comes from: "generated", "jacobian" (the user's) or None."""
