@@ -8,10 +8,15 @@ stiff reaction-diffusion chain of n cells,
 with zero-flux ends, D swept over the runs (the stiffness grows with D),
 k = 1 and a source s_i = 1 / (i + 1), from y = 0, t in [0, 1], is
 integrated with kvaerno3 (DIRK -> Newton -> linear solver) at rtol = atol =
-1e-6, float64, on the CPU backend, once with ``linear_solver="dense"`` and
-once with ``"gmres"``, for several n. Timings are warm (compiled on a tiny
-batch first); compile times are reported too, because they grow with n for
-the dense Jacobian.
+1e-6, float64, on the CPU backend, with ``linear_solver="dense"``, with
+``"gmres"``, and with GMRES right-preconditioned by ``"jacobi"`` and by
+``"neumann"`` (two terms), for several n. Timings are warm (compiled on a
+tiny batch first); compile times are reported too, because they grow with n
+for the dense Jacobian. ``lin/newt`` is the mean number of linear
+iterations per Newton iteration (one per solve for the dense LU); a Neumann
+iteration costs three Jacobian-vector products, the others one. The chain's
+diagonal is nearly constant (-2D), so Jacobi is close to a scalar scaling
+here, the case where it cannot help.
 
 Run from the repository root::
 
@@ -47,9 +52,15 @@ def chain(n: int) -> batchode.ODESystem:
                                              initial_state={f"y{i}": 0.0 for i in range(n)})
 
 
-def measure(n: int, linear_solver: str, runs: int) -> dict:
+#: (label, linear solver, preconditioner) of each row.
+CONFIGURATIONS = [("dense", "dense", None), ("gmres", "gmres", None), ("gmres+jacobi", "gmres", "jacobi"),
+                  ("gmres+neumann", "gmres", "neumann")]
+
+
+def measure(n: int, label: str, linear_solver: str, preconditioner, runs: int) -> dict:
+    extra = {} if preconditioner is None else {"loop_algorithm_newton_linear_preconditioner": preconditioner}
     solver = batchode.Solver(chain(n), method="kvaerno3", rtol=1e-6, atol=1e-6, linear_solver=linear_solver,
-                             backend="cpu")
+                             backend="cpu", **extra)
     sweep = {"D": np.linspace(10.0, 1000.0, runs)}
     started = time.perf_counter()
     solver.solve((0.0, 1.0), parameters={"D": sweep["D"][:2]})
@@ -57,10 +68,12 @@ def measure(n: int, linear_solver: str, runs: int) -> dict:
     started = time.perf_counter()
     result = solver.solve((0.0, 1.0), parameters=sweep, progress=False)
     seconds = time.perf_counter() - started
-    return dict(n=n, linear_solver=linear_solver, seconds=seconds, us_per_run=seconds / runs * 1e6,
+    return dict(n=n, linear_solver=label, seconds=seconds, us_per_run=seconds / runs * 1e6,
                 compile_seconds=compile_seconds, succeeded=int(result.success.sum()),
                 steps=float(result.n_accepted.mean()), newton=float(result.n_newton_iterations.mean()),
-                linear=float(result.n_linear_iterations.mean()), final=result.final_state)
+                linear=float(result.n_linear_iterations.mean()),
+                linear_per_newton=float((result.n_linear_iterations / result.n_newton_iterations).mean()),
+                final=result.final_state)
 
 
 def main(argv=None) -> int:
@@ -71,17 +84,19 @@ def main(argv=None) -> int:
     rows = []
     print(f"Reaction-diffusion chain, {args.runs} runs, kvaerno3 1e-6, float64, CPU ({numba.get_num_threads()} "
           "threads)")
-    print(f"{'n':>3} {'solver':>6} {'us/run':>9} {'compile s':>9} {'steps':>7} {'newton':>7} {'linear it':>9} "
-          f"{'ok':>6} {'max diff':>9}")
+    print(f"{'n':>3} {'solver':>13} {'us/run':>9} {'compile s':>9} {'steps':>7} {'newton':>7} {'linear it':>9} "
+          f"{'lin/newt':>8} {'ok':>6} {'max diff':>9}")
     for n in args.sizes:
-        pair = [measure(n, solver, args.runs) for solver in ("dense", "gmres")]
-        difference = float(np.abs(pair[0].pop("final") - pair[1].pop("final")).max())
-        for row in pair:
-            row["max_difference_dense_gmres"] = difference
+        group = [measure(n, *configuration, args.runs) for configuration in CONFIGURATIONS]
+        dense = group[0]["final"]
+        for row in group:
+            # Largest difference of the final states from the dense LU's.
+            difference = float(np.abs(row.pop("final") - dense).max())
+            row["max_difference_from_dense"] = difference
             rows.append(row)
-            print(f"{n:>3} {row['linear_solver']:>6} {row['us_per_run']:9.1f} {row['compile_seconds']:9.1f} "
-                  f"{row['steps']:7.1f} {row['newton']:7.1f} {row['linear']:9.1f} {row['succeeded']:6d} "
-                  f"{difference:9.1e}")
+            print(f"{n:>3} {row['linear_solver']:>13} {row['us_per_run']:9.1f} {row['compile_seconds']:9.1f} "
+                  f"{row['steps']:7.1f} {row['newton']:7.1f} {row['linear']:9.1f} {row['linear_per_newton']:8.2f} "
+                  f"{row['succeeded']:6d} {difference:9.1e}")
     RESULTS_PATH.parent.mkdir(exist_ok=True)
     RESULTS_PATH.write_text(json.dumps(dict(
         date=datetime.date.today().isoformat(), commit=git_commit(), machine=platform.platform(),

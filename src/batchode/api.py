@@ -85,7 +85,17 @@ class Solver:
     backend : {"auto", "cpu", "cuda"}
     linear_solver : {"dense", "gmres", "minres"} or None
         Implicit methods: the linear solver under Newton (None: dense LU for
-        up to 32 states on the CPU and 8 on CUDA, else GMRES).
+        up to 32 states on the CPU and 8 on CUDA, else GMRES). Its own
+        settings are factory keys (below), prefixed by its place in the
+        tree: ``loop_algorithm_newton_linear_<key>`` under DIRK's Newton,
+        ``loop_algorithm_linear_<key>`` in a Rosenbrock step. The Krylov
+        solvers take ``tolerance``, ``restart``, ``max_iterations``,
+        ``preconditioner`` (None, ``"jacobi"``: the analytic diagonal of
+        the Jacobian, from an equation system or a ``jacobian=`` function;
+        ``"neumann"``: a truncated Neumann series of Jacobian-vector
+        products) and ``neumann_terms`` (default 2), e.g.
+        ``loop_algorithm_newton_linear_preconditioner="jacobi"``; see
+        :mod:`batchode.solvers.linear.krylov`.
     newton_tolerance : float, default 1e-2
         Implicit methods: Newton stops when the stage update is below this
         fraction of the error weights (atol + |y| rtol).
@@ -101,7 +111,7 @@ class Solver:
         False keeps only the final state (and the summaries): no
         time-series output is allocated.
     **locations
-        Buffer locations for the factory tree, e.g.
+        Buffer locations and settings of the factory tree, e.g.
         ``loop_state_location="shared"``; see :meth:`describe_memory`.
     """
 

@@ -78,6 +78,7 @@ class CUDAFactory:
             self._settings = attrs.evolve(settings, **overrides) if overrides else settings
         else:
             raise TypeError(f"{type(self).__name__}: settings must be {self.Settings.__name__}, got {settings!r}")
+        self.check_settings(self._settings)
         self._registry: BufferRegistry | None = None
         self._children: dict[str, CUDAFactory] = {}
         self._built: tuple[str, Any] | None = None
@@ -87,6 +88,15 @@ class CUDAFactory:
     def settings(self):
         """The frozen settings object."""
         return self._settings
+
+    def check_settings(self, settings) -> None:
+        """Reject settings that are valid alone but not for this factory (override).
+
+        Called with the candidate settings before they are applied, by
+        ``__init__`` and :meth:`update`, so the error comes before anything
+        changes or compiles. The settings class validates single fields;
+        this hook sees the factory too (e.g. what its system provides).
+        """
 
     def _setting_names(self) -> tuple[str, ...]:
         return tuple(field.name for field in attrs.fields(self.Settings))
@@ -145,7 +155,9 @@ class CUDAFactory:
         own = {k: v for k, v in changes.items() if routes[k][0] == "setting"}
         differing = {k: v for k, v in own.items() if getattr(self._settings, k) != v}
         if differing:
-            self._settings = attrs.evolve(self._settings, **differing)
+            candidate = attrs.evolve(self._settings, **differing)
+            self.check_settings(candidate)
+            self._settings = candidate
             changed |= set(differing)
         for key, value in changes.items():
             kind, target, subkey = routes[key]

@@ -137,6 +137,8 @@ def test_generated_derivatives_match_sympy_and_central_differences(name):
 
         jvp = evaluate(derivatives, "jvp", t, y, p, v)
         close(jvp, jacobian @ v, rtol=1e-13)
+        np.testing.assert_allclose(evaluate(derivatives, "jacobian_diagonal", t, y, p), np.diag(exact_jacobian),
+                                   rtol=1e-12, atol=1e-300)
 
 
 def test_autonomous_time_derivative_is_zero_and_jvp_skips_zero_entries():
@@ -167,7 +169,7 @@ def test_float32_derivatives_stay_float32(name):
     p = system.default_parameters
     t, y, v = RNG.uniform(0, 10), draw(), RNG.normal(size=system.n_states)
     single_arguments, double_arguments = in_both_precisions(t, y, p, v)
-    for function in ("jvp", "jacobian", "time_derivative"):
+    for function in ("jvp", "jacobian", "time_derivative", "jacobian_diagonal"):
         count = 4 if function == "jvp" else 3
         got = evaluate(single, function, *single_arguments[:count])
         close(got, evaluate(double, function, *double_arguments[:count]), rtol=1e-5)
@@ -177,7 +179,7 @@ def test_float32_derivatives_stay_float32(name):
     # integers only, as subscripts.
     module = ast.parse(system.derivative_source)
     functions = [node for node in module.body if isinstance(node, ast.FunctionDef)]
-    assert [f.name for f in functions] == ["jvp", "jacobian", "time_derivative"]
+    assert [f.name for f in functions] == ["jvp", "jacobian", "time_derivative", "jacobian_diagonal"]
     for function in functions:
         subscripts = [n.slice for n in ast.walk(function) if isinstance(n, ast.Subscript)]
         for constant in (n for n in ast.walk(function) if isinstance(n, ast.Constant)):
@@ -230,6 +232,7 @@ def test_finite_differences_match_generated_derivatives(index):
     assert system.derivative_source is None
     dxdt = system.make_device_functions(numba.njit, np.float64).dxdt
     approximate = system.make_derivative_functions(numba.njit, np.float64, dxdt=dxdt)
+    assert approximate.jacobian_diagonal is None  # n calls to dxdt: not offered
     p = twin.default_parameters
     for _ in range(5):
         t, y, v = RNG.uniform(0, 10), draw(), RNG.normal(size=system.n_states)

@@ -38,15 +38,22 @@ class DerivativeFunctions(NamedTuple):
     time_derivative : callable
         ``time_derivative(t, y, p, out, work)`` writes the partial derivative
         ``df/dt`` into ``out`` (zeros for an autonomous system).
+    jacobian_diagonal : callable or None
+        ``jacobian_diagonal(t, y, p, out, work)`` writes ``df_i/dy_i`` into
+        ``out`` (``n`` entries), for Jacobi preconditioning.  Generated for
+        equation systems; None for Python-function systems, whose diagonal
+        would take ``n`` calls to ``dxdt`` (a Jacobi-preconditioned solver
+        reads it from a user-supplied ``jacobian`` instead).
     """
 
     jvp: Callable
     jacobian: Callable
     time_derivative: Callable
+    jacobian_diagonal: Callable | None = None
 
 
 def generate_derivative_source(model: SymbolicModel) -> str:
-    """Return the Python source defining ``jvp``, ``jacobian`` and ``time_derivative``.
+    """Return the Python source defining the functions of :class:`DerivativeFunctions`.
 
     Parameters
     ----------
@@ -58,7 +65,9 @@ def generate_derivative_source(model: SymbolicModel) -> str:
         A module to compile with
         ``compile_source(source, precision, decorator, DerivativeFunctions)``.
         ``jvp`` only has the terms of nonzero Jacobian entries; ``jacobian``
-        assigns each structurally zero entry a zero.
+        assigns each structurally zero entry a zero; ``jacobian_diagonal``
+        holds only the diagonal entries, so their common subexpressions are
+        shared among them alone.
 
     Notes
     -----
@@ -100,6 +109,13 @@ def generate_derivative_source(model: SymbolicModel) -> str:
                 inputs,
                 "_out",
                 tuple(_gradient(f, (model.time,))[0] for f in derivatives),
+            ),
+            GeneratedFunction(
+                "jacobian_diagonal",
+                ("t", "_y", "_p", "_out", "_work"),
+                inputs,
+                "_out",
+                tuple(row[i] for i, row in enumerate(jacobian)),
             ),
         ],
     )

@@ -92,6 +92,11 @@ class SystemFactory(CUDAFactory):
         return self.built.derivatives.jacobian
 
     @property
+    def jacobian_diagonal_function(self):
+        """``jacobian_diagonal(t, y, p, out, work)``: ``out[i] = df_i/dy_i``; None for a Python-function system."""
+        return self.built.derivatives.jacobian_diagonal
+
+    @property
     def time_derivative_function(self):
         """``time_derivative(t, y, p, out, work)``: ``out = df/dt`` (partial)."""
         return self.built.derivatives.time_derivative

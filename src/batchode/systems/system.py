@@ -346,7 +346,8 @@ class ODESystem:
         DerivativeFunctions
             ``jvp(t, y, p, v, out, work)``, ``jacobian(t, y, p, out, work)``
             and ``time_derivative(t, y, p, out, work)``, with ``work`` scratch
-            of ``2 * n_states`` entries.
+            of ``2 * n_states`` entries, and ``jacobian_diagonal(t, y, p,
+            out, work)`` for equation systems (None for a Python function).
 
         Notes
         -----

@@ -6,7 +6,7 @@ import difflib
 
 from batchode.solvers.linear.base import LinearSolver, LinearSolverBuild
 from batchode.solvers.linear.dense_lu import DenseLU, DenseMatrixLU
-from batchode.solvers.linear.krylov import GMRES, MinimalResidual
+from batchode.solvers.linear.krylov import GMRES, PRECONDITIONERS, MinimalResidual
 
 LINEAR_SOLVERS = {"dense": DenseLU, "gmres": GMRES, "minres": MinimalResidual}
 
@@ -22,7 +22,12 @@ DENSE_DEFAULT_MAX_STATES = {"cpu": 32, "cuda": 8}
 
 def make_linear_solver(name, system_factory, **settings) -> LinearSolver:
     """Linear solver ``name`` ("dense", "gmres", "minres"; None: dense up to
-    ``DENSE_DEFAULT_MAX_STATES[backend]`` states, else gmres)."""
+    ``DENSE_DEFAULT_MAX_STATES[backend]`` states, else gmres).
+
+    ``settings`` are the solver's own (for the Krylov solvers
+    :class:`~batchode.solvers.linear.krylov.KrylovSettings`: ``tolerance``,
+    ``restart``, ``max_iterations``, ``preconditioner``, ``neumann_terms``).
+    """
     if name is None:
         largest_dense = DENSE_DEFAULT_MAX_STATES[system_factory.backend.name]
         name = "dense" if system_factory.n_states <= largest_dense else "gmres"
@@ -35,4 +40,4 @@ def make_linear_solver(name, system_factory, **settings) -> LinearSolver:
 
 
 __all__ = ["DENSE_DEFAULT_MAX_STATES", "DenseLU", "DenseMatrixLU", "GMRES", "LINEAR_SOLVERS", "LinearSolver",
-           "LinearSolverBuild", "MinimalResidual", "make_linear_solver"]
+           "LinearSolverBuild", "MinimalResidual", "PRECONDITIONERS", "make_linear_solver"]

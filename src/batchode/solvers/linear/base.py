@@ -40,9 +40,10 @@ class LinearSolver(CUDAFactory):
     """Base of the linear solvers: keeps a reference to the system factory."""
 
     def __init__(self, system_factory, **kwargs):
-        super().__init__(precision=system_factory.precision, backend=system_factory.backend.name, **kwargs)
+        # Set first: check_settings, called by the base's __init__, may ask the system.
         self.system_factory = system_factory
         self.n = system_factory.n_states
+        super().__init__(precision=system_factory.precision, backend=system_factory.backend.name, **kwargs)
 
     def hash_extras(self) -> tuple:
         return (self.system_factory.config_hash,)
