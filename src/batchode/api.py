@@ -92,8 +92,9 @@ class Solver:
         solvers take ``tolerance``, ``restart``, ``max_iterations``,
         ``preconditioner`` (None, ``"jacobi"``: the analytic diagonal of
         the Jacobian, from an equation system or a ``jacobian=`` function;
-        ``"neumann"``: a truncated Neumann series of Jacobian-vector
-        products) and ``neumann_terms`` (default 2), e.g.
+        ``"neumann"``: a truncated Neumann series of ``M^-1`` about its
+        diagonal, or of Jacobian-vector products alone for a system with no
+        analytic diagonal) and ``neumann_terms`` (default 2), e.g.
         ``loop_algorithm_newton_linear_preconditioner="jacobi"``; see
         :mod:`batchode.solvers.linear.krylov`.
     newton_tolerance : float, default 1e-2
