@@ -255,7 +255,7 @@ class IntegrationLoop(CUDAFactory):
                 if t + h == t:  # the step is below the resolution of t
                     status |= dt_flag
                     break
-                step_status = step(t, h, state, p, proposal, error, fsal_valid, counters,
+                step_status = step(t, h, state, p, proposal, error, fsal_valid, accepted, counters,
                                    algorithm_shared, algorithm_persistent)
                 error_is_finite = True
                 if step_status != ok:

@@ -30,7 +30,7 @@ from batchode.algorithms.tableaus.radau import RADAU5_ERROR_E, RADAU5_ERROR_GAMM
 IMPLICIT = DIRK_TABLEAUS + FIRK_TABLEAUS
 by_name = pytest.mark.parametrize("tableau", IMPLICIT, ids=lambda t: t.name)
 embedded_only = pytest.mark.parametrize(
-    "tableau", [t for t in IMPLICIT if t.has_error_estimate], ids=lambda t: t.name
+    "tableau", [t for t in IMPLICIT if t.b_hat is not None], ids=lambda t: t.name
 )
 
 # A violated condition must exceed the tolerance by this factor (as in
@@ -54,7 +54,7 @@ def test_consistency(tableau):
     for row, ci in zip(tableau.a, tableau.c):
         assert math.fsum(row) == pytest.approx(ci, abs=1e-14)
     assert math.fsum(tableau.b) == pytest.approx(1.0, abs=1e-14)
-    if tableau.has_error_estimate:
+    if tableau.b_hat is not None:
         assert math.fsum(tableau.b_hat) == pytest.approx(1.0, abs=1e-14)
         assert math.fsum(tableau.error_weights) == pytest.approx(0.0, abs=1e-14)
     values = [*tableau.b, *tableau.c, *(x for row in tableau.a for x in row)]
@@ -87,8 +87,8 @@ def test_declared_embedded_order_is_exact(tableau):
 EXPECTED = {
     "backwards_euler": ("dirk", 1, 1, None, False, True, 1),
     "implicit_midpoint": ("dirk", 1, 2, None, False, False, 1),
-    "crank_nicolson": ("dirk", 2, 2, 1, True, True, 2),
-    "trapezoidal_dirk": ("dirk", 2, 2, 1, True, True, 2),
+    "crank_nicolson": ("dirk", 2, 2, None, True, True, 2),
+    "trapezoidal_dirk": ("dirk", 2, 2, None, True, True, 2),
     "sdirk_2_2": ("dirk", 2, 2, 1, False, True, 1),
     "l_stable_dirk_3": ("dirk", 3, 3, None, False, True, 1),
     "l_stable_sdirk_4": ("dirk", 5, 4, 3, False, True, 1),
@@ -247,8 +247,8 @@ def test_hairer4_matches_julia_weights():
 def test_trapezoid_names_are_separate_tableaus_with_equal_data():
     cn, tr = get_tableau("crank_nicolson"), get_tableau("trapezoidal_dirk")
     assert cn is not tr and cn.name != tr.name
-    assert (cn.a, cn.b, cn.c, cn.b_hat) == (tr.a, tr.b, tr.c, tr.b_hat)
-    assert cn.b_hat == (1.0, 0.0)  # explicit Euler from the explicit first stage
+    assert (cn.a, cn.b, cn.c, cn.b_hat, cn.history_estimate) == (tr.a, tr.b, tr.c, tr.b_hat, tr.history_estimate)
+    assert cn.b_hat is None and cn.history_estimate.order == 3  # Julia's Trapezoid estimate
 
 
 # --------------------------------------------------------------------------

@@ -11,16 +11,24 @@ from batchode.systems.examples import lorenz
 from julia_reference import JuliaReference
 
 IMPLICIT = JuliaReference().methods_of("implicit", "dirk", "rosenbrock", "firk")
-# Adaptive pins for the methods whose error estimate is an embedded pair as in
-# Julia. Julia estimates ImplicitEuler's and Trapezoid's (and so SDIRK22's,
-# whose constructor returns a Trapezoid) error from step history instead.
+# Adaptive pins. The embedded pairs are Julia's. backwards_euler and the
+# trapezoidal rule (crank_nicolson, trapezoidal_dirk) form Julia's
+# ImplicitEuler and Trapezoid estimates from divided differences of the
+# accepted solutions (HistoryEstimate): within 1.00 +- 0.06x of Julia's error
+# at every tolerance where both succeed. Julia's SDIRK22() returns a
+# Trapezoid, so sdirk_2_2 (Alexander's method with its first-order embedded
+# estimate, a different method) is compared with the trapezoidal rule: its
+# estimate overestimates the error, so at the pin (tol 1e-3) ours is 0.02x,
+# and this pin only guards against a gross loss of accuracy.
+# rosenbrock23_sciml is ode23s, as Julia's Rosenbrock23 (1.00x throughout).
 # radau_iia_5 has RADAU5's filtered estimate, as Julia's RadauIIA5 (without
 # its refinement after a rejection); at the pin (tol 1e-2, about 17 steps)
 # our error with the default PI controller is 1.1x Julia's. With the
 # Gustafsson controller (Julia uses its predictive controller for RadauIIA5,
 # whose safety factor also follows the Newton iteration count) it is 3.7x:
 # ours takes 10 steps there, and at tol 1e-3 and 1e-4 it is within 1x.
-ADAPTIVE = ["kvaerno3", "kvaerno5", "l_stable_sdirk_4", "ros3p", "rodas3p", "radau_iia_5"]
+ADAPTIVE = ["backwards_euler", "crank_nicolson", "trapezoidal_dirk", "sdirk_2_2", "kvaerno3", "kvaerno5",
+            "l_stable_sdirk_4", "ros3p", "rodas3p", "rosenbrock23_sciml", "radau_iia_5"]
 
 
 @pytest.mark.parametrize("method", IMPLICIT)
@@ -42,4 +50,6 @@ def test_adaptive_error_within_2x_of_julia(julia, method):
     ours = julia.error(result.final_state)
     assert result.success.all()
     assert ours <= 2 * julia_error, f"{method} tol={tol}: ours {ours:.3e} vs Julia {julia_error:.3e}"
-    assert result.n_accepted.max() < 2000
+    # A work guard against runaway step counts. Backward Euler's error falls
+    # only as tol^(1/2): at its pin (tol 1e-5) it takes up to about 2400 steps.
+    assert result.n_accepted.max() < (5000 if method == "backwards_euler" else 2000)

@@ -19,9 +19,10 @@ def make_step(method, system_factory, compute_error: bool, linear_solver=None, n
     linear solver directly. Fully implicit methods iterate on their coupled
     stages themselves (Newton's ``rtol``, ``atol``, ``tolerance`` and
     ``max_iterations`` become theirs) with a dense LU, so ``linear_solver``
-    must be "dense" or None for them. ``tolerances`` (``rtol`` and ``atol``)
-    go to an explicit step only when it forms a residual estimate, the one
-    explicit step that weighs errors itself; every other step stays
+    must be "dense" or None for them. ``tolerances`` (``rtol`` and
+    ``atol``) go to an explicit step only when it forms a residual
+    estimate, and to a DIRK step only when it forms a history estimate,
+    the steps that weigh errors themselves; every other step stays
     independent of the tolerances, so its compiled code is shared across
     them.
     """
@@ -30,14 +31,16 @@ def make_step(method, system_factory, compute_error: bool, linear_solver=None, n
 
     tableau = get_tableau(method)
     common = dict(tableau=tableau, n_states=system_factory.n_states, compute_error=compute_error)
+
+    def weights(estimate):
+        return (tolerances or {}) if compute_error and estimate is not None else {}
+
     if tableau.family == "erk":
-        forms_residual = compute_error and tableau.residual_estimate is not None
-        weights = (tolerances or {}) if forms_residual else {}
-        return ERKStep(system_factory, **common, **weights)
+        return ERKStep(system_factory, **common, **weights(tableau.residual_estimate))
     if tableau.family == "dirk":
         newton = Newton(system_factory, make_linear_solver(linear_solver, system_factory),
                         **(newton_settings or {}))
-        return DIRKStep(system_factory, newton, **common)
+        return DIRKStep(system_factory, newton, **common, **weights(tableau.history_estimate))
     if tableau.family == "rosenbrock":
         return RosenbrockStep(system_factory, make_linear_solver(linear_solver, system_factory), **common)
     if tableau.family == "firk":

@@ -5,7 +5,33 @@ from __future__ import annotations
 import attrs
 
 from batchode.algorithms.tableaus import ButcherTableau, estimates_error, get_tableau
+from batchode.control.base import check_tolerances, tolerance_tuple
 from batchode.factory import CUDAFactory
+
+#: Converter of the optional ``rtol``/``atol`` of a step that weighs errors itself.
+optional_tolerances = attrs.converters.optional(tolerance_tuple)
+
+
+def require_tolerances(settings, estimate: str) -> None:
+    """Check that a step forming ``estimate`` was given tolerances that fit its system.
+
+    A step that weighs error vectors itself (a residual estimate picks the
+    largest residual; a history estimate writes the error weights while it
+    has no history) needs ``rtol`` and ``atol``; every other step leaves
+    them None, so its compiled code is shared across tolerances.
+
+    Raises
+    ------
+    ValueError
+        If ``settings.rtol`` or ``settings.atol`` is None, or they do not fit
+        ``settings.n_states``.
+    """
+    if settings.rtol is None or settings.atol is None:
+        raise ValueError(
+            f"method {settings.tableau.name!r} estimates its error from {estimate}, which the step "
+            "weighs with the tolerances: pass rtol and atol"
+        )
+    check_tolerances(settings.rtol, settings.atol, settings.n_states)
 
 
 @attrs.frozen
@@ -35,8 +61,8 @@ class RungeKuttaSettings:
             raise ValueError(f"tableau {self.tableau.name!r} is not {needs}")
         if self.compute_error and not estimates_error(self.tableau):
             raise ValueError(
-                f"method {self.tableau.name!r} has no error estimate (no embedded pair, residual or "
-                "filtered estimate), so it cannot adapt its step; use step_controller='fixed' or a "
+                f"method {self.tableau.name!r} has no error estimate (no embedded pair, residual, history "
+                "or filtered estimate), so it cannot adapt its step; use step_controller='fixed' or a "
                 "method with an error estimate"
             )
 

@@ -11,29 +11,84 @@ The operator ``I - dt a_ii J`` is prepared at the first implicit stage and,
 when ``reuse_operator`` is set and the diagonal entry repeats (SDIRK), reused
 for the later stages. Each implicit stage starts Newton from the previous
 stage's derivative. The source is generated from the tableau, as for ERK.
+
+Error estimate: ``dt * sum(e_i k_i)`` for an embedded pair, or, for a
+tableau with a :class:`~batchode.algorithms.tableaus.butcher.HistoryEstimate`
+of order ``q`` (backward Euler and the trapezoidal rule, as
+OrdinaryDiffEq.jl's ``ImplicitEuler`` and ``Trapezoid`` estimate theirs):
+
+1. The LOCAL_PERSISTENT ``solution_history`` keeps the ``q`` latest
+   accepted points, times then states, newest (the step's own ``(t, y)``)
+   first. On entry, when ``fsal_valid`` says the previous step was
+   accepted, the points move back one place; then ``(t, y)`` is written to
+   the first. So the history moves on only after accepted steps, a
+   rejected step is retried with the same history, and no initialisation
+   call is needed: the loop's ``accepted`` count says how many points are
+   valid (the step contract, :mod:`batchode.algorithms.erk`).
+2. With ``q`` points (``accepted >= q - 1``), ``error`` is
+   ``scale * dt**q`` times the ``q``-th divided difference of those points
+   and ``(t + dt, y_new)`` (Newton's table, on times measured from ``t``).
+3. Before that, ``error`` is :data:`START_UP_ERROR` times the error
+   weights ``atol + max(|y|, |y_new|) rtol``, so the loop's norm is just
+   below 1: the step is accepted and the controller gets Julia's
+   ``EEst = 1``. This is why such a step needs ``rtol`` and ``atol``.
 """
 
 from __future__ import annotations
 
 import attrs
 
-from batchode.algorithms.base import RungeKuttaSettings, RungeKuttaStep
+from batchode.algorithms.base import RungeKuttaSettings, RungeKuttaStep, optional_tolerances, require_tolerances
 from batchode.algorithms.source import StepSource
+from batchode.algorithms.tableaus.butcher import HistoryEstimate
+from batchode.solvers.newton import weight_constants
+
+#: Error size (in the loop's weighted norm) a history estimate reports while
+#: its history is too short. Julia uses exactly 1; a hair below keeps rounding
+#: in the norm (which recomputes the weights, perhaps with fused
+#: multiply-adds on a GPU) from pushing it above 1 and rejecting the step. The
+#: PI controller's step change is then the same to about 1e-4.
+START_UP_ERROR = 1.0 - 2.0**-10
 
 
 @attrs.frozen
 class DIRKSettings(RungeKuttaSettings):
-    """DIRK settings; ``reuse_operator`` shares one factorisation across stages."""
+    """DIRK settings.
+
+    Attributes
+    ----------
+    reuse_operator : bool
+        Share one factorisation across stages with the same diagonal entry.
+    rtol, atol : tuple of float or None
+        The run's tolerances; only a history estimate needs them (for its
+        start-up error, see the module docstring), and then they are
+        required; other steps leave them None, so their compiled code is
+        shared across tolerances.
+    """
 
     reuse_operator: bool = True
+    rtol: tuple | None = attrs.field(default=None, converter=optional_tolerances)
+    atol: tuple | None = attrs.field(default=None, converter=optional_tolerances)
 
     accepts = (staticmethod(lambda tableau: tableau.is_diagonally_implicit), "diagonally implicit")
+
+    def __attrs_post_init__(self):
+        super().__attrs_post_init__()
+        if self.history is not None:
+            require_tolerances(self, "its history")
+
+    @property
+    def history(self) -> HistoryEstimate | None:
+        """The history estimate the step forms: the tableau's, when an error is asked for."""
+        return self.tableau.history_estimate if self.compute_error else None
 
 
 class DIRKStep(RungeKuttaStep):
     """Factory of a DIRK step; children ``system`` and ``newton``.
 
-    Buffers (LOCAL): ``stage_derivatives`` (stages x n), ``stage_base`` (n).
+    Buffers: ``stage_derivatives`` (LOCAL, stages x n), ``stage_base``
+    (LOCAL, n) and, only for a history estimate of order ``q``,
+    ``solution_history`` (LOCAL_PERSISTENT, ``q (n + 1)``).
     """
 
     Settings = DIRKSettings
@@ -44,19 +99,25 @@ class DIRKStep(RungeKuttaStep):
         n = lambda: self.settings.n_states  # noqa: E731 - sizes follow the settings
         self.register_buffer("stage_derivatives", "local", lambda: self.settings.tableau.stages * n())
         self.register_buffer("stage_base", "local", n)
+        self.register_buffer(
+            "solution_history", "local_persistent", lambda: self.settings.history.order * (n() + 1),
+            enabled=lambda: self.settings.history is not None,
+        )
 
     def _source(self) -> StepSource:
-        tableau = self.tableau
+        tableau, history = self.tableau, self.settings.history
         s, n = tableau.stages, self.settings.n_states
         code = StepSource(self.precision)
         stages = [f"k_{r}" for r in range(s)]
         code.add(
-            "def step(t, dt, y, p, y_new, error, fsal_valid, counters, shared, persistent):",
+            "def step(t, dt, y, p, y_new, error, fsal_valid, accepted, counters, shared, persistent):",
             "    k = alloc_stage_derivatives(shared, persistent)",
             "    base = alloc_stage_base(shared, persistent)",
             "    newton_shared, newton_persistent = newton_view(shared, persistent)",
             *[f"    k_{r} = k[{r * n}:{(r + 1) * n}]" for r in range(s)],
         )
+        if history is not None:
+            self._add_history_update(code, history.order, n)
         prepared_diagonal = None
         for r in range(s):
             weights = code.weights(f"a_{r}", tableau.a[r][:r])
@@ -83,9 +144,61 @@ class DIRKStep(RungeKuttaStep):
                 "    if status != 0:",
                 "        return status",
             )
-        code.add_solution_and_error(tableau, n, self.settings.compute_error)
+        code.add_solution_and_error(tableau, n, self.settings.compute_error and history is None)
+        if history is not None:
+            self._add_history_error(code, history, n)
         code.add("    return 0")
         return code
+
+    @staticmethod
+    def _add_history_update(code: StepSource, q: int, n: int) -> None:
+        """Lines moving the history on after an accepted step and storing ``(t, y)`` first.
+
+        Slot ``i`` (0 newest) has its time at ``history[i]`` and its state at
+        ``history[q + i n : q + (i + 1) n]``.
+        """
+        code.add("    history = alloc_solution_history(shared, persistent)")
+        if q > 1:
+            code.add("    if fsal_valid:")
+            for i in range(q - 1, 0, -1):
+                code.add(f"        history[{i}] = history[{i - 1}]",
+                         f"        for j in range({n}):",
+                         f"            history[{q + i * n} + j] = history[{q + (i - 1) * n} + j]")
+        code.add("    history[0] = t",
+                 f"    for j in range({n}):",
+                 f"        history[{q} + j] = y[j]")
+
+    @staticmethod
+    def _add_history_error(code: StepSource, history: HistoryEstimate, n: int) -> None:
+        """Lines forming ``error`` from the history estimate (see the module docstring).
+
+        The points are ``x_0 = dt`` (the new one), ``x_1 = 0`` (``t``) and
+        ``x_m = history[m - 1] - t`` for ``m >= 2``, times measured from ``t``
+        so that their differences keep the working precision. Newton's table
+        ``table_m <- (table_m - table_{m+1}) / (x_m - x_{m+level})`` leaves
+        the ``q``-th divided difference in ``table_0``. (Not ``d_m``: those
+        are the tableau's diagonal constants.)
+        """
+        q = history.order
+        scale = code.constant("history_scale", history.scale)
+        start_up = code.constant("start_up_error", START_UP_ERROR)
+        one = code.constant("one", 1.0)
+        code.add(f"    if accepted >= {q - 1}:",
+                 "        x_0 = dt",
+                 "        x_1 = zero",
+                 *[f"        x_{m} = history[{m - 1}] - t" for m in range(2, q + 1)])
+        pairs = [(m, m + level) for level in range(1, q + 1) for m in range(q + 1 - level)]
+        code.add(*[f"        inverse_{a}_{b} = {one} / (x_{a} - x_{b})" for a, b in pairs],
+                 f"        weight = {scale}{' * dt' * q}",
+                 f"        for j in range({n}):",
+                 "            table_0 = y_new[j]",
+                 "            table_1 = y[j]",
+                 *[f"            table_{m} = history[{q + (m - 1) * n} + j]" for m in range(2, q + 1)],
+                 *[f"            table_{a} = (table_{a} - table_{a + 1}) * inverse_{a}_{b}" for a, b in pairs],
+                 "            error[j] = weight * table_0",
+                 "    else:",
+                 f"        for j in range({n}):",
+                 f"            error[j] = {start_up} * (atol[j] + max(abs(y[j]), abs(y_new[j])) * rtol[j])")
 
     def build(self):
         registry = self.buffer_registry
@@ -96,6 +209,10 @@ class DIRKStep(RungeKuttaStep):
             "newton_view": registry.child_view("newton"),
             "alloc_stage_derivatives": buffers["stage_derivatives"].allocate(),
             "alloc_stage_base": buffers["stage_base"].allocate(),
+            "alloc_solution_history": buffers["solution_history"].allocate(),
         }
+        if self.settings.history is not None:
+            s = self.settings
+            namespace["rtol"], namespace["atol"] = weight_constants(s.rtol, s.atol, s.n_states, self.precision)
         step, _ = self._source().compile("step", namespace, f"dirk step {self.tableau.name}")
         return self.backend.device_function(step, inline=False)

@@ -2,7 +2,7 @@
 
 Step contract (every algorithm family keeps it)::
 
-    status = step(t, dt, y, p, y_new, error, fsal_valid, counters, shared, persistent)
+    status = step(t, dt, y, p, y_new, error, fsal_valid, accepted, counters, shared, persistent)
 
 1. ``y`` (n states at time ``t``) and ``p`` (parameters) are read only.
 2. ``y_new`` receives the solution at ``t + dt``.
@@ -11,10 +11,17 @@ Step contract (every algorithm family keeps it)::
    ``dt * sum(e_i k_i)``, or, for a tableau with a residual estimate
    (:class:`~batchode.algorithms.tableaus.butcher.ResidualEstimate`), the
    sampled residual of largest weighted RMS norm times the estimate's
-   scale, so that the loop's norm of ``error`` is the residual estimate.
+   scale, so that the loop's norm of ``error`` is the residual estimate
+   (for a history estimate see :mod:`batchode.algorithms.dirk`).
 4. ``fsal_valid`` says the previous step was accepted, so a derivative
    the step cached at its end point (an FSAL tableau's last stage, or the
    evaluation a residual estimate makes there) equals ``f(t, y)``.
+   ``accepted`` (int) is the number of steps the trajectory has accepted
+   so far, 0 on its first step. Together they let a step keep a history
+   of accepted solutions in persistent memory without an initialisation
+   call: ``(t, y)`` is a newly accepted point when ``fsal_valid`` is set,
+   and the history holds ``accepted`` points before it (a history
+   estimate; the other steps ignore ``accepted``).
 5. ``counters`` (int32) accumulates work: ``counters[2]`` Newton
    iterations and ``counters[3]`` linear-solver iterations (implicit
    families; explicit steps leave it alone).
@@ -32,12 +39,10 @@ from __future__ import annotations
 
 import attrs
 
-from batchode.algorithms.base import RungeKuttaSettings, RungeKuttaStep
+from batchode.algorithms.base import RungeKuttaSettings, RungeKuttaStep, optional_tolerances, require_tolerances
 from batchode.algorithms.source import StepSource
 from batchode.algorithms.tableaus.butcher import ResidualEstimate
-from batchode.control.base import check_tolerances, tolerance_tuple, weighted_rms_norm
-
-_optional_tolerances = attrs.converters.optional(tolerance_tuple)
+from batchode.control.base import weighted_rms_norm
 
 
 def _hermite_weights(s: float) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
@@ -71,21 +76,15 @@ class ERKSettings(RungeKuttaSettings):
         None, so their compiled code does not depend on the tolerances.
     """
 
-    rtol: tuple | None = attrs.field(default=None, converter=_optional_tolerances)
-    atol: tuple | None = attrs.field(default=None, converter=_optional_tolerances)
+    rtol: tuple | None = attrs.field(default=None, converter=optional_tolerances)
+    atol: tuple | None = attrs.field(default=None, converter=optional_tolerances)
 
     accepts = (staticmethod(lambda tableau: tableau.is_explicit), "explicit; the ERK engine needs an explicit one")
 
     def __attrs_post_init__(self):
         super().__attrs_post_init__()
-        if self.residual is None:
-            return
-        if self.rtol is None or self.atol is None:
-            raise ValueError(
-                f"method {self.tableau.name!r} estimates its error from a residual, which the step "
-                "weighs with the tolerances: pass rtol and atol"
-            )
-        check_tolerances(self.rtol, self.atol, self.n_states)
+        if self.residual is not None:
+            require_tolerances(self, "a residual")
 
     @property
     def residual(self) -> ResidualEstimate | None:
@@ -133,7 +132,7 @@ class ERKStep(RungeKuttaStep):
         code = StepSource(self.precision)
         stages = [f"k_{r}" for r in range(s)]
         code.add(
-            "def step(t, dt, y, p, y_new, error, fsal_valid, counters, shared, persistent):",
+            "def step(t, dt, y, p, y_new, error, fsal_valid, accepted, counters, shared, persistent):",
             "    k = alloc_stage_derivatives(shared, persistent)",
             "    y_stage = alloc_stage_state(shared, persistent)",
             *[f"    k_{r} = k[{r * n}:{(r + 1) * n}]" for r in range(s)],

@@ -186,7 +186,7 @@ class FIRKStep(RungeKuttaStep):
         increments = [f"z_{r}" for r in range(s)]
         derivatives = [f"f_{r}" for r in range(s)]
         code.add(
-            "def step(t, dt, y, p, y_new, error, fsal_valid, counters, shared, persistent):",
+            "def step(t, dt, y, p, y_new, error, fsal_valid, accepted, counters, shared, persistent):",
             "    z = alloc_stage_increments(shared, persistent)",
             "    f = alloc_stage_derivatives(shared, persistent)",
             "    delta = alloc_newton_update(shared, persistent)",

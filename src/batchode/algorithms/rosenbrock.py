@@ -56,7 +56,7 @@ class RosenbrockStep(RungeKuttaStep):
         increments = [f"u_{r}" for r in range(s)]
         gamma = code.constant("gamma", tableau.gamma_diag)
         code.add(
-            "def step(t, dt, y, p, y_new, error, fsal_valid, counters, shared, persistent):",
+            "def step(t, dt, y, p, y_new, error, fsal_valid, accepted, counters, shared, persistent):",
             "    u = alloc_stage_increments(shared, persistent)",
             "    state = alloc_stage_state(shared, persistent)",
             "    rhs = alloc_stage_rhs(shared, persistent)",

@@ -35,7 +35,7 @@ from types import MappingProxyType
 
 from batchode.algorithms.tableaus.alexander import L_STABLE_DIRK_3, SDIRK_2_2
 from batchode.algorithms.tableaus.bogacki_shampine import BOGACKI_SHAMPINE_32
-from batchode.algorithms.tableaus.butcher import ButcherTableau
+from batchode.algorithms.tableaus.butcher import ButcherTableau, HistoryEstimate, ResidualEstimate
 from batchode.algorithms.tableaus.cash_karp import CASH_KARP_54
 from batchode.algorithms.tableaus.classical import CLASSICAL_RK4, EULER, HEUN_21, RALSTON_33
 from batchode.algorithms.tableaus.dormand_prince import DORMAND_PRINCE_54, DORMAND_PRINCE_853
@@ -74,7 +74,9 @@ __all__ = [
     "ROSENBROCK_TABLEAUS",
     "ButcherTableau",
     "FilteredErrorEstimate",
+    "HistoryEstimate",
     "Method",
+    "ResidualEstimate",
     "RosenbrockTableau",
     "available_methods",
     "available_tableaus",
@@ -257,7 +259,7 @@ def filtered_error_estimate(tableau: Method) -> FilteredErrorEstimate | None:
 
 
 def estimates_error(tableau: Method) -> bool:
-    """True if ``tableau`` has an error estimate (embedded weights, a residual or a filtered one).
+    """True if ``tableau`` has an error estimate (embedded weights, a residual, history or filtered one).
 
     Methods without one can only take fixed steps.
     """

@@ -6,7 +6,8 @@ for embedded pairs, a second set of weights ``b_hat`` whose solution is
 compared with the propagated one to estimate the local error.  A method
 without an embedded pair may instead carry a :class:`ResidualEstimate`,
 which estimates the error from the residual of an interpolant over the
-step.  The classes hold only data plus cheap derived flags; turning a
+step, or a :class:`HistoryEstimate`, which estimates it from divided
+differences of the last accepted solutions.  The classes hold only data plus cheap derived flags; turning a
 tableau into a step function is the job of the integration engine.
 
 Coefficients may be given as floats, ints, :class:`fractions.Fraction`
@@ -26,7 +27,7 @@ from typing import Any, NoReturn
 
 import attrs
 
-__all__ = ["ButcherTableau", "CONSISTENCY_RTOL", "ResidualEstimate"]
+__all__ = ["ButcherTableau", "CONSISTENCY_RTOL", "HistoryEstimate", "ResidualEstimate"]
 
 # Relative tolerance for the consistency checks (row sums of ``a`` equal
 # ``c``, weights sum to one).  Each check compares a sum of float64
@@ -137,6 +138,61 @@ class ResidualEstimate:
 
 
 @attrs.frozen
+class HistoryEstimate:
+    """An error estimate from divided differences of the accepted solutions.
+
+    For a method of order ``p`` without an embedded pair whose local error
+    is a multiple of ``dt**(p+1) y^(p+1)`` (backward Euler, the trapezoidal
+    rule), as in circuit simulators (SPICE) and OrdinaryDiffEq.jl's
+    ``ImplicitEuler`` and ``Trapezoid``: after a step from ``t`` to
+    ``t + dt``, the ``q = p + 1`` points accepted last, ``t`` included, and
+    the new one ``(t + dt, y_new)`` give the ``q``-th divided difference
+    ``D`` of the solution, which equals ``y^(q)(s) / q!`` for some ``s`` in
+    their span.  The estimate is ``scale * dt**q * D``, componentwise.
+
+    While fewer than ``q`` points have been accepted (the first ``q - 1``
+    steps of a trajectory) there is no estimate and the step reports an
+    error of size 1 (Julia's ``EEst = 1``): it is accepted and the
+    controller neither grows the step on it nor trusts it.
+
+    Parameters
+    ----------
+    order : int
+        ``q``, the order of the divided difference; the method's order plus
+        one (checked by :class:`ButcherTableau`).
+    scale : float or str
+        Positive factor ``c`` of the estimate ``c dt**q D``.  The exact
+        leading term of the local error is ``C q! dt**q D`` for a method of
+        error constant ``C``; SPICE's correction factor 7/12 (divided
+        differences overestimate the error) reduces it.
+    citation : str
+        Where the estimate and its scale come from.
+
+    Raises
+    ------
+    ValueError
+        If ``order`` is not an int of at least 2 or ``scale`` is not a
+        positive finite number.
+
+    Notes
+    -----
+    The step keeps the ``q`` latest accepted points (times and states) in
+    persistent memory and moves them on only after accepted steps, so a
+    rejected step is retried with the same history.
+    """
+
+    order: int
+    scale: float = attrs.field(converter=_to_float)
+    citation: str
+
+    def __attrs_post_init__(self) -> None:
+        if isinstance(self.order, bool) or not isinstance(self.order, int) or self.order < 2:
+            raise ValueError(f"history estimate: order must be an int >= 2, got {self.order!r}")
+        if not (math.isfinite(self.scale) and self.scale > 0.0):
+            raise ValueError(f"history estimate: scale must be a positive finite number, got {self.scale!r}")
+
+
+@attrs.frozen
 class ButcherTableau:
     """A validated, immutable Runge-Kutta Butcher tableau.
 
@@ -165,16 +221,23 @@ class ButcherTableau:
     residual_estimate : ResidualEstimate or None, optional
         How a method without ``b_hat`` estimates its error from a residual
         (see :class:`ResidualEstimate`), or ``None``.
+    history_estimate : HistoryEstimate or None, optional
+        How a method without ``b_hat`` estimates its error from divided
+        differences of its accepted solutions (see
+        :class:`HistoryEstimate`), or ``None``.
 
     Raises
     ------
     ValueError
         If a coefficient cannot be read as a number, or if the tableau is
         inconsistent (shapes, row sums, weight sums, orders); the message
-        names the tableau and the offending quantity.  Also if a residual
-        estimate is given together with ``b_hat`` (a method has one error
-        estimate) or for an implicit tableau (only the explicit engine forms
-        a residual estimate).
+        names the tableau and the offending quantity.  Also if more than one
+        of ``b_hat``, a residual estimate and a history estimate is given (a
+        method has one error estimate), if a residual estimate is given for
+        an implicit tableau (only the explicit engine forms one), or if a
+        history estimate is given for a tableau that is not diagonally
+        implicit (only the DIRK engine forms one) or whose order is not the
+        estimate's order minus one.
 
     Notes
     -----
@@ -195,6 +258,9 @@ class ButcherTableau:
     residual_estimate: ResidualEstimate | None = attrs.field(
         default=None, validator=attrs.validators.optional(attrs.validators.instance_of(ResidualEstimate))
     )
+    history_estimate: HistoryEstimate | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(HistoryEstimate))
+    )
 
     def __attrs_post_init__(self) -> None:
         self._check_names()
@@ -203,7 +269,7 @@ class ButcherTableau:
         self._check_orders()
         self._check_row_sums()
         self._check_weight_sums()
-        self._check_residual_estimate()
+        self._check_error_estimates()
 
     def _fail(self, message: str) -> NoReturn:
         raise ValueError(f"Butcher tableau {self.name!r}: {message}")
@@ -270,13 +336,21 @@ class ButcherTableau:
             if not _close(total, 1.0, math.fsum(abs(x) for x in w)):
                 self._fail(f"{label} sums to {total!r}, not 1")
 
-    def _check_residual_estimate(self) -> None:
-        if self.residual_estimate is None:
-            return
-        if self.b_hat is not None:
-            self._fail("has both an embedded pair (b_hat) and a residual estimate; give one error estimate")
-        if not self.is_explicit:
+    def _check_error_estimates(self) -> None:
+        given = [label for label, estimate in (("an embedded pair (b_hat)", self.b_hat),
+                                               ("a residual estimate", self.residual_estimate),
+                                               ("a history estimate", self.history_estimate))
+                 if estimate is not None]
+        if len(given) > 1:
+            self._fail(f"has {' and '.join(given)}; give one error estimate")
+        if self.residual_estimate is not None and not self.is_explicit:
             self._fail("a residual estimate needs an explicit tableau (only the explicit engine forms one)")
+        if self.history_estimate is not None:
+            if not self.is_diagonally_implicit:
+                self._fail("a history estimate needs a diagonally implicit tableau (only the DIRK engine forms one)")
+            if self.history_estimate.order != self.order + 1:
+                self._fail(f"a history estimate of order {self.history_estimate.order} does not estimate the "
+                           f"local error of an order-{self.order} method (its order must be {self.order + 1})")
 
     @property
     def stages(self) -> int:
@@ -344,10 +418,10 @@ class ButcherTableau:
     def has_error_estimate(self) -> bool:
         """True if the method estimates its local error, so it can adapt its step.
 
-        Either from embedded weights ``b_hat`` (then :attr:`error_weights`
-        is set) or from a :attr:`residual_estimate`.
+        From embedded weights ``b_hat`` (then :attr:`error_weights` is set),
+        a :attr:`residual_estimate` or a :attr:`history_estimate`.
         """
-        return self.b_hat is not None or self.residual_estimate is not None
+        return any(estimate is not None for estimate in (self.b_hat, self.residual_estimate, self.history_estimate))
 
     @property
     def error_weights(self) -> tuple[float, ...] | None:

@@ -10,12 +10,16 @@
 
     Error estimate.  With one stage no embedded formula exists (a
     first-order ``b_hat`` would have to equal ``b``), so ``b_hat`` is
-    None.  DifferentialEquations.jl's ``ImplicitEuler()`` adapts with a
-    non-embedded estimate: ``7/12 * dt**2`` times the second divided
-    difference of the last three accepted solutions (the SPICE-style
-    estimate of ``dt**2/2 * y''``), and ``EEst = 1`` on the first step;
-    an engine that wants to match it must implement that history-based
-    estimate itself.
+    None.  As DifferentialEquations.jl's ``ImplicitEuler()``, the method
+    adapts with a :class:`~batchode.algorithms.tableaus.butcher.HistoryEstimate`
+    of order 2 (:data:`IMPLICIT_EULER_HISTORY`): ``7/12 * dt**2`` times
+    the second divided difference of the last two accepted solutions and
+    the new one.  That difference is ``y''/2`` somewhere in their span, so
+    the estimate is 7/12 of the local error's leading term
+    ``dt**2/2 * y''`` (7/12 is described there as SPICE's default
+    correction factor: divided differences overestimate the error). The
+    first step, which has no history, reports an error of size 1
+    (Julia's ``EEst = 1``).
 
 ``implicit_midpoint``
     The one-stage Gauss method, ``a = [[1/2]]``, ``b = [1]``,
@@ -37,17 +41,19 @@
     objects with identical coefficients so that results can be reported
     under either name.
 
-    Error estimate.  ``b_hat = (1, 0)``: the explicit Euler step
-    ``y0 + h f(t0, y0)``, which the first (explicit) stage already
-    provides, giving the order-1 estimate ``h/2 (k2 - k1) ~ h**2/2 y''``
-    (the analogue of the Heun/Euler pair of ``heun-21``).  This is our
-    choice, not Julia's: ``Trapezoid()`` estimates its error from the
-    third divided difference of the last four accepted solutions
-    (``7/12 * dt**3 / 2`` times it, SPICE style) and returns
-    ``EEst = 1`` for the first two steps.  Note that this first-order
-    ``b_hat`` is not damped on stiff components (``b - b_hat`` gives
-    ``h/2 (k2 - k1)`` with no solve), so an engine may prefer to filter
-    it through ``(I - h/2 J)^-1`` as Shampine suggests for TR-BDF2.
+    Error estimate.  As DifferentialEquations.jl's ``Trapezoid()``, a
+    :class:`~batchode.algorithms.tableaus.butcher.HistoryEstimate` of
+    order 3 (:data:`TRAPEZOID_HISTORY`): ``7/12 * dt**3 / 2`` times the
+    third divided difference of the last three accepted solutions and
+    the new one, which is ``y'''/6`` somewhere in their span, so the
+    estimate is 7/12 of the local error's leading term
+    ``dt**3/12 * y'''``; the first two steps report an error of size 1.
+    This replaces our earlier ``b_hat = (1, 0)`` (explicit Euler from the
+    explicit first stage), an estimate of the wrong order (``dt**2`` for
+    a ``dt**3`` local error) that took about three times Julia's steps
+    at a given tolerance on the Lorenz reference and is not damped on
+    stiff components.  Both names carry the same estimate: they stay one
+    method under two names.
 
 Julia's ``SDIRK22()`` (paired with ``sdirk_2_2`` in the reference
 methods list) is, in every OrdinaryDiffEq.jl version we inspected, a
@@ -55,9 +61,24 @@ constructor that returns a ``Trapezoid`` object; see
 :mod:`batchode.algorithms.tableaus.alexander`.
 """
 
-from batchode.algorithms.tableaus.butcher import ButcherTableau
+from batchode.algorithms.tableaus.butcher import ButcherTableau, HistoryEstimate
 
-__all__ = ["BACKWARDS_EULER", "CRANK_NICOLSON", "IMPLICIT_MIDPOINT", "TRAPEZOIDAL_DIRK"]
+__all__ = [
+    "BACKWARDS_EULER", "CRANK_NICOLSON", "IMPLICIT_EULER_HISTORY", "IMPLICIT_MIDPOINT", "TRAPEZOIDAL_DIRK",
+    "TRAPEZOID_HISTORY",
+]
+
+_JULIA = "OrdinaryDiffEq.jl, lib/OrdinaryDiffEqSDIRK/src/sdirk_perform_step.jl"
+
+#: ImplicitEuler's estimate in OrdinaryDiffEq.jl: 7/12 dt^2 times the second divided difference.
+IMPLICIT_EULER_HISTORY = HistoryEstimate(
+    order=2, scale="7/12", citation=f"{_JULIA} (perform_step! of ImplicitEuler; SPICE's correction factor 7/12)"
+)
+
+#: Trapezoid's estimate in OrdinaryDiffEq.jl: 7/12 dt^3 / 2 times the third divided difference.
+TRAPEZOID_HISTORY = HistoryEstimate(
+    order=3, scale="7/24", citation=f"{_JULIA} (perform_step! of Trapezoid; SPICE's correction factor 7/12)"
+)
 
 BACKWARDS_EULER = ButcherTableau(
     name="backwards_euler",
@@ -70,6 +91,7 @@ BACKWARDS_EULER = ButcherTableau(
     citation="L. Euler, Institutionum calculi integralis, Vol. I (1768); "
     "E. Hairer, G. Wanner, Solving ODEs II, 2nd ed. (1996), Sect. IV.3",
     aliases=("implicit_euler", "backward_euler", "ImplicitEuler"),
+    history_estimate=IMPLICIT_EULER_HISTORY,
 )
 
 IMPLICIT_MIDPOINT = ButcherTableau(
@@ -89,9 +111,10 @@ _TRAPEZOID = dict(
     b=["1/2", "1/2"],
     c=[0, 1],
     order=2,
-    b_hat=[1, 0],
-    embedded_order=1,
+    b_hat=None,
+    embedded_order=None,
     citation="J. Crank, P. Nicolson, Proc. Cambridge Philos. Soc. 43 (1947) 50-67",
+    history_estimate=TRAPEZOID_HISTORY,
 )
 
 CRANK_NICOLSON = ButcherTableau(name="crank_nicolson", aliases=("cn",), **_TRAPEZOID)
