@@ -102,10 +102,11 @@ def test_memory_tree_shows_the_block_lus():
     step = adaptive.loop.child("algorithm")
     real, pair = step.child("real_lu_0"), step.child("complex_lu_0")
     # 3 states: the real block gamma I - dt J is 3 x 3 (and also filters the
-    # error estimate), the complex pair's real form 6 x 6; the coupled
-    # stage matrix would be 9 x 9.
+    # error estimate), the complex pair's (alpha + i beta) I - dt J a complex
+    # 3 x 3 (18 reals); the coupled stage matrix would be 9 x 9 (81).
     assert real.buffer_registry.buffers["factors"].elements() == 9
-    assert pair.buffer_registry.buffers["factors"].elements() == 36
+    assert pair.buffer_registry.buffers["factors"].elements() == 18
+    assert pair.settings.complex_entries and not real.settings.complex_entries
     assert "transformed_increments" in text and "real_lu_0 [" in text and "complex_lu_0 [" in text
     fixed = batchode.Solver(robertson(), method="radau_iia_5", step_controller="fixed", dt=0.1, backend="cpu")
     # Fixed steps need the same blocks (the filter adds none): only the PI history differs.
@@ -132,11 +133,11 @@ def test_block_children_follow_the_tableau():
     def sizes():
         return {name: child.settings.size for name, child in step.children.items() if name != "system"}
 
-    assert sizes() == {"real_lu_0": 3, "complex_lu_0": 6}
+    assert sizes() == {"real_lu_0": 3, "complex_lu_0": 3}
     # radau_iia_3: one complex pair and no real eigenvalue; the real block's
     # child stays, with no memory.
     step.update(tableau="radau_iia_3", compute_error=False)
-    assert sizes() == {"real_lu_0": 0, "complex_lu_0": 6}
+    assert sizes() == {"real_lu_0": 0, "complex_lu_0": 3}
     assert step.buffer_registry.child("real_lu_0").persistent_local_elements == 0
     # A tableau with more blocks adds children: 4 distinct real eigenvalues.
     diagonal = ButcherTableau(name="four-real", a=np.diag([0.1, 0.2, 0.3, 0.4]) + np.triu(np.full((4, 4), 0.01), 1),
