@@ -165,8 +165,9 @@ class FIRKStep(RungeKuttaStep):
     """Factory of a fully implicit Runge-Kutta step; children ``system`` and
     one :class:`DenseMatrixLU` per block of the transformed Newton matrix:
     ``real_lu_<k>`` (size n) per real eigenvalue of ``A^-1`` and
-    ``complex_lu_<k>`` (size n, complex entries) per complex pair. A child that an earlier
-    tableau needed and the current one does not keeps size 0 (no buffers).
+    ``complex_lu_<k>`` (size n, complex entries) per complex pair. A child
+    that an earlier tableau needed and the current one does not keeps size
+    0 (no buffers).
 
     Buffers (LOCAL unless noted): ``transformed_increments`` (``W``),
     ``stage_derivatives`` and ``newton_update`` (s n each), ``stage_state``
@@ -181,8 +182,8 @@ class FIRKStep(RungeKuttaStep):
     def __init__(self, system_factory, **kwargs):
         super().__init__(system_factory, **kwargs)
         self._update_blocks()
-        n = lambda: self.settings.n_states
-        stages = lambda: self.settings.tableau.stages * n()
+        n = lambda: self.settings.n_states  # noqa: E731 - sizes follow the settings
+        stages = lambda: self.settings.tableau.stages * n()  # noqa: E731
         for name in ("transformed_increments", "stage_derivatives", "newton_update"):
             self.register_buffer(name, "local", stages)
         self.register_buffer("stage_state", "local", n)

@@ -244,8 +244,8 @@ class DenseMatrixLU(CUDAFactory):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        size = lambda: self.settings.size
-        enabled = lambda: self.settings.size > 0
+        size = lambda: self.settings.size  # noqa: E731 - sizes follow the settings
+        enabled = lambda: self.settings.size > 0  # noqa: E731
         self.register_buffer("factors", "local_persistent", lambda: self.settings.parts * size() * size(),
                              enabled=enabled)
         self.register_buffer("pivots", "local_persistent", size, enabled=enabled)
