@@ -1,4 +1,4 @@
-"""Radau IIA 5 (coupled stages, dense LU of size s*n, filtered error estimate) in the CUDA simulator."""
+"""Radau IIA 5 (transformed Newton iteration: a real and a complex block LU, filtered error estimate) in the CUDA simulator."""
 
 import numpy as np
 import pytest
@@ -8,10 +8,11 @@ from batchode.systems.examples import harmonic_oscillator
 
 pytestmark = pytest.mark.cudasim
 
-# The stage LU's matrix in shared memory and the stage increments in the
-# persistent pool: same results, other memory.
-MOVES = [{}, {"loop_algorithm_stage_lu_factors_location": "shared",
-              "loop_algorithm_stage_increments_location": "local_persistent"}]
+# The LU of the complex block in shared memory (the real block's, which
+# also filters the error estimate, stays persistent) and the transformed
+# increments in the persistent pool: same results, other memory.
+MOVES = [{}, {"loop_algorithm_complex_lu_0_factors_location": "shared",
+              "loop_algorithm_transformed_increments_location": "local_persistent"}]
 
 
 @pytest.mark.parametrize("moves", MOVES)

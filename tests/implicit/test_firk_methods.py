@@ -60,6 +60,11 @@ def test_radau_iia_5_robertson_matches_scipy_radau(robertson_reference):
     steps = result.n_accepted + result.n_rejected
     assert steps.max() < 400
     assert (result.n_newton_iterations / steps).max() < 2.5
+    # The transformed iteration (one real and one complex block) is the same
+    # simplified Newton iteration as the coupled one with I - dt (A kron J):
+    # the coupled engine took 454, 440 and 464 iterations here, and so does
+    # the transformed one (round-off may move a count, not the rate).
+    np.testing.assert_allclose(result.n_newton_iterations, [454, 440, 464], rtol=0.01)
 
 
 def test_failed_newton_flags_one_run_and_spares_the_others():
@@ -89,22 +94,24 @@ def test_krylov_linear_solver_is_refused_before_compiling():
         batchode.Solver(harmonic_oscillator(), method="radau_iia_5", linear_solver="gmres", backend="cpu")
 
 
-def test_memory_tree_shows_the_stage_lu_and_the_error_filter():
+def test_memory_tree_shows_the_block_lus():
     adaptive = batchode.Solver(robertson(), method="radau_iia_5", backend="cpu")
     text = adaptive.describe_memory()
     lines = [line.strip() for line in text.splitlines()]
     assert any(line.startswith("algorithm [") for line in lines)
     step = adaptive.loop.child("algorithm")
-    stage_lu, error_lu = step.child("stage_lu"), step.child("error_lu")
-    # 3 stages x 3 states: a 9 x 9 matrix; the filter is 3 x 3.
-    assert stage_lu.buffer_registry.buffers["factors"].elements() == 81
-    assert error_lu.buffer_registry.buffers["factors"].elements() == 9
-    assert "stage_increments" in text and "stage_lu [" in text and "error_lu [" in text
+    real, pair = step.child("real_lu_0"), step.child("complex_lu_0")
+    # 3 states: the real block gamma I - dt J is 3 x 3 (and also filters the
+    # error estimate), the complex pair's (alpha + i beta) I - dt J a complex
+    # 3 x 3 (18 reals); the coupled stage matrix would be 9 x 9 (81).
+    assert real.buffer_registry.buffers["factors"].elements() == 9
+    assert pair.buffer_registry.buffers["factors"].elements() == 18
+    assert pair.settings.complex_entries and not real.settings.complex_entries
+    assert "transformed_increments" in text and "real_lu_0 [" in text and "complex_lu_0 [" in text
     fixed = batchode.Solver(robertson(), method="radau_iia_5", step_controller="fixed", dt=0.1, backend="cpu")
-    # Fixed steps need no filter: its buffers take no memory.
-    assert fixed.loop.child("algorithm").child("error_lu").buffer_registry.persistent_local_elements == 0
+    # Fixed steps need the same blocks (the filter adds none): only the PI history differs.
     assert fixed.loop.buffer_registry.persistent_local_elements == \
-        adaptive.loop.buffer_registry.persistent_local_elements - 12 - 1  # filter LU, PI history
+        adaptive.loop.buffer_registry.persistent_local_elements - 1
 
 
 def test_singular_stage_matrix_is_refused():
@@ -117,16 +124,27 @@ def test_singular_stage_matrix_is_refused():
         batchode.Solver(harmonic_oscillator(), method=lobatto, step_controller="fixed", dt=0.1, backend="cpu")
 
 
-def test_lu_children_follow_the_tableau_and_compute_error():
+def test_block_children_follow_the_tableau():
     from batchode.algorithms import FIRKStep
     from batchode.systems.device import SystemFactory
 
     step = FIRKStep(SystemFactory(robertson()), tableau="radau_iia_5", n_states=3, compute_error=True)
-    sizes = lambda: (step.child("stage_lu").settings.size, step.child("error_lu").settings.size)  # noqa: E731
-    assert sizes() == (9, 3)
+
+    def sizes():
+        return {name: child.settings.size for name, child in step.children.items() if name != "system"}
+
+    assert sizes() == {"real_lu_0": 3, "complex_lu_0": 3}
+    # radau_iia_3: one complex pair and no real eigenvalue; the real block's
+    # child stays, with no memory.
     step.update(tableau="radau_iia_3", compute_error=False)
-    assert sizes() == (6, 0)
-    assert step.buffer_registry.child("error_lu").persistent_local_elements == 0
+    assert sizes() == {"real_lu_0": 0, "complex_lu_0": 3}
+    assert step.buffer_registry.child("real_lu_0").persistent_local_elements == 0
+    # A tableau with more blocks adds children: 4 distinct real eigenvalues.
+    diagonal = ButcherTableau(name="four-real", a=np.diag([0.1, 0.2, 0.3, 0.4]) + np.triu(np.full((4, 4), 0.01), 1),
+                              b=[0.25] * 4, c=[0.13, 0.22, 0.31, 0.4], order=1, b_hat=None, embedded_order=None,
+                              citation="test")
+    step.update(tableau=diagonal, n_states=2)
+    assert sizes() == {"real_lu_0": 2, "complex_lu_0": 0, "real_lu_1": 2, "real_lu_2": 2, "real_lu_3": 2}
 
 
 def test_embedded_weights_of_a_user_tableau_drive_adaptive_steps():

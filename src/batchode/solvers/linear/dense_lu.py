@@ -9,9 +9,10 @@ partial pivoting, Golub & Van Loan, Matrix Computations, 4th ed., algorithm
   :mod:`batchode.solvers.linear.base` for ``M = I - alpha J`` of size n:
   ``prepare`` forms ``M`` from the analytic (or finite-difference) Jacobian
   and factorises it.
-- :class:`DenseMatrixLU` factorises a matrix of any ``size`` that its owner
-  assembles, e.g. the ``(s n) x (s n)`` stage matrix ``I - dt (A kron J)``
-  of a fully implicit Runge-Kutta step. Contract::
+- :class:`DenseMatrixLU` factorises a real or complex matrix of any
+  ``size`` that its owner assembles, e.g. the blocks ``gamma I - dt J``
+  and ``(alpha + i beta) I - dt J`` of a fully implicit Runge-Kutta
+  step's transformed Newton matrix. Contract::
 
       matrix = matrix_view(shared, persistent)    # size x size, row-major
       status = prepare(shared, persistent)        # factorise it in place
@@ -24,6 +25,10 @@ partial pivoting, Golub & Van Loan, Matrix Computations, 4th ed., algorithm
      matrix (a zero pivot column), else 0.
   3. ``solve`` has the linear solver contract (``p`` is unused); ``rhs``
      and ``x`` may be the same array.
+  4. With ``complex_entries`` the matrix (``2 size^2`` reals) and the
+     vectors (``2 size``) hold their real parts, then their imaginary
+     parts: ``(A + i B)(u + i v) = c + i d`` is the real system
+     ``[[A, -B], [B, A]] [u; v] = [c; d]`` with half its flops and memory.
 """
 
 from __future__ import annotations
@@ -35,62 +40,127 @@ from batchode.solvers.linear.base import LinearSolver, LinearSolverBuild
 from batchode.status import Status
 
 
-def lu_device_functions(backend, precision, size: int):
+def _entry_arithmetic(dtype, complex_entries: bool):
+    """``(unit, load, store, magnitude, multiply, subtract, divide)`` for real or complex entries.
+
+    A complex array of ``m`` entries is stored in a real array of ``2m``:
+    the real parts, then the imaginary parts (``half = m`` apart), so a
+    complex vector ``u + i v`` is the real vector ``[u; v]`` of the
+    equivalent real system. Complex values are ``(re, im)`` tuples of the
+    working precision: numba's complex types would widen float32 work to
+    complex128 (``complex(re, im)``) and cannot live in the typed real pools.
+    The pivot magnitude of a complex entry is ``|re| + |im|`` (no square
+    root), as in Hairer & Wanner's complex LU ``DECC`` (decsol.f).
+    """
+    one, zero = dtype(1.0), dtype(0.0)
+    if not complex_entries:
+        def load(array, index, half):
+            return array[index]
+
+        def store(array, index, half, value):
+            array[index] = value
+
+        def magnitude(value):
+            return abs(value)
+
+        def multiply(x, y):
+            return x * y
+
+        def subtract(x, y):
+            return x - y
+
+        def divide(x, y):
+            return x / y
+
+        return one, load, store, magnitude, multiply, subtract, divide
+
+    def load(array, index, half):
+        return array[index], array[half + index]
+
+    def store(array, index, half, value):
+        array[index] = value[0]
+        array[half + index] = value[1]
+
+    def magnitude(value):
+        return abs(value[0]) + abs(value[1])
+
+    def multiply(x, y):
+        return x[0] * y[0] - x[1] * y[1], x[0] * y[1] + x[1] * y[0]
+
+    def subtract(x, y):
+        return x[0] - y[0], x[1] - y[1]
+
+    def divide(x, y):
+        scale = one / (y[0] * y[0] + y[1] * y[1])
+        return (x[0] * y[0] + x[1] * y[1]) * scale, (x[1] * y[0] - x[0] * y[1]) * scale
+
+    return (one, zero), load, store, magnitude, multiply, subtract, divide
+
+
+def lu_device_functions(backend, precision, size: int, complex_entries: bool = False):
     """``(factorise, substitute)`` device functions for ``size x size`` row-major matrices.
 
     ``status = factorise(factors, pivots)`` overwrites ``factors`` with its
     LU factors and ``pivots`` with the row swaps (row indices stored as
     floats, so they share the typed persistent pool); ``substitute(factors,
-    pivots, rhs, x)`` solves with them (``rhs`` may be ``x``).
+    pivots, rhs, x)`` solves with them (``rhs`` may be ``x``). With
+    ``complex_entries`` the matrix and the vectors are complex, stored as
+    real parts then imaginary parts (see :func:`_entry_arithmetic`):
+    ``factors`` holds ``2 size^2`` reals, ``rhs`` and ``x`` ``2 size``.
     """
     n = size
     dtype = precision.type
-    zero, one = dtype(0.0), dtype(1.0)
+    zero = dtype(0.0)
     failed = int(Status.LINEAR_SOLVER_FAILED)
+    device = backend.device_function
+    unit, *arithmetic = _entry_arithmetic(dtype, complex_entries)
+    load, store, magnitude, multiply, subtract, divide = (device(f) for f in arithmetic)
+    matrix_half = n * n
 
     def factorise(factors, pivots):
         for col in range(n):
             pivot = col
-            largest = abs(factors[col * n + col])
+            largest = magnitude(load(factors, col * n + col, matrix_half))
             for row in range(col + 1, n):
-                magnitude = abs(factors[row * n + col])
-                if magnitude > largest:
-                    largest = magnitude
+                size = magnitude(load(factors, row * n + col, matrix_half))
+                if size > largest:
+                    largest = size
                     pivot = row
             pivots[col] = pivot
             if largest == zero:
                 return failed
             if pivot != col:
                 for j in range(n):
-                    swap = factors[col * n + j]
-                    factors[col * n + j] = factors[pivot * n + j]
-                    factors[pivot * n + j] = swap
-            inverse = one / factors[col * n + col]
+                    swap = load(factors, col * n + j, matrix_half)
+                    store(factors, col * n + j, matrix_half, load(factors, pivot * n + j, matrix_half))
+                    store(factors, pivot * n + j, matrix_half, swap)
+            inverse = divide(unit, load(factors, col * n + col, matrix_half))
             for row in range(col + 1, n):
-                factor = factors[row * n + col] * inverse
-                factors[row * n + col] = factor
+                factor = multiply(load(factors, row * n + col, matrix_half), inverse)
+                store(factors, row * n + col, matrix_half, factor)
                 for j in range(col + 1, n):
-                    factors[row * n + j] -= factor * factors[col * n + j]
+                    product = multiply(factor, load(factors, col * n + j, matrix_half))
+                    store(factors, row * n + j, matrix_half,
+                          subtract(load(factors, row * n + j, matrix_half), product))
         return 0
 
     def substitute(factors, pivots, rhs, x):
         for i in range(n):
-            x[i] = rhs[i]
+            store(x, i, n, load(rhs, i, n))
         for col in range(n):
             pivot = int(pivots[col])
             if pivot != col:
-                swap = x[col]
-                x[col] = x[pivot]
-                x[pivot] = swap
+                swap = load(x, col, n)
+                store(x, col, n, load(x, pivot, n))
+                store(x, pivot, n, swap)
         for i in range(n):
             for j in range(i):
-                x[i] -= factors[i * n + j] * x[j]
+                store(x, i, n, subtract(load(x, i, n), multiply(load(factors, i * n + j, matrix_half), load(x, j, n))))
         for i in range(n - 1, -1, -1):
             for j in range(i + 1, n):
-                x[i] -= factors[i * n + j] * x[j]
-            x[i] /= factors[i * n + i]
+                store(x, i, n, subtract(load(x, i, n), multiply(load(factors, i * n + j, matrix_half), load(x, j, n))))
+            store(x, i, n, divide(load(x, i, n), load(factors, i * n + i, matrix_half)))
 
-    device = backend.device_function
     return device(factorise), device(substitute)
 
 
@@ -137,9 +207,16 @@ class DenseLU(LinearSolver):
 
 @attrs.frozen
 class DenseMatrixSettings:
-    """Size of the matrix; 0 means the owner needs no matrix (no buffers)."""
+    """Size of the matrix (0: the owner needs no matrix, no buffers) and
+    whether its entries are complex (see the module docstring)."""
 
     size: int = attrs.field(default=1, validator=attrs.validators.ge(0))
+    complex_entries: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+
+    @property
+    def parts(self) -> int:
+        """Reals per entry: 2 for complex entries, else 1."""
+        return 2 if self.complex_entries else 1
 
 
 @attrs.frozen
@@ -159,8 +236,8 @@ class DenseMatrixLU(CUDAFactory):
     """LU of a ``size x size`` matrix assembled by its owner (see the module docstring).
 
     Buffers (LOCAL_PERSISTENT, so the factors survive from ``prepare`` to
-    the ``solve`` calls): ``factors`` (size*size) and ``pivots`` (size);
-    both disabled when ``size`` is 0.
+    the ``solve`` calls): ``factors`` (size*size, twice that for complex
+    entries) and ``pivots`` (size); both disabled when ``size`` is 0.
     """
 
     Settings = DenseMatrixSettings
@@ -169,11 +246,14 @@ class DenseMatrixLU(CUDAFactory):
         super().__init__(**kwargs)
         size = lambda: self.settings.size  # noqa: E731 - sizes follow the settings
         enabled = lambda: self.settings.size > 0  # noqa: E731
-        self.register_buffer("factors", "local_persistent", lambda: size() * size(), enabled=enabled)
+        self.register_buffer("factors", "local_persistent", lambda: self.settings.parts * size() * size(),
+                             enabled=enabled)
         self.register_buffer("pivots", "local_persistent", size, enabled=enabled)
 
     def build(self) -> DenseMatrixBuild:
-        factorise, substitute = lu_device_functions(self.backend, self.precision, self.settings.size)
+        settings = self.settings
+        factorise, substitute = lu_device_functions(self.backend, self.precision, settings.size,
+                                                    settings.complex_entries)
         buffers = self.buffer_registry.buffers
         alloc_factors = buffers["factors"].allocate()
         alloc_pivots = buffers["pivots"].allocate()
