@@ -20,7 +20,7 @@ import attrs
 import numpy as np
 
 from batchode.backends import get_backend
-from batchode.memory import BufferRegistry, CUDABuffer
+from batchode.memory import BufferLocation, BufferRegistry, CUDABuffer
 
 #: Builds shared by factories with equal ``config_hash`` in this process, so
 #: two solvers configured alike compile once. Bounded, least recently used
@@ -175,12 +175,18 @@ class CUDAFactory:
             self._registry = BufferRegistry(self.name, self.precision, self.backend.name)
         return self._registry
 
-    def register_buffer(self, name, location, size, precision=None, enabled=True) -> CUDABuffer:
-        """Declare one of this factory's buffers; ``precision`` defaults to the factory's."""
+    def register_buffer(self, name, location, size, precision=None, enabled=True, keeps_contents=None) -> CUDABuffer:
+        """Declare one of this factory's buffers; ``precision`` defaults to the factory's.
+
+        ``keeps_contents`` (see :class:`CUDABuffer`) defaults to True for a
+        buffer declared LOCAL_PERSISTENT: that is why it was put there.
+        """
+        location = BufferLocation.coerce(location)
         buffer = CUDABuffer(
             name, location, size,
             precision=self.precision if precision is None else precision,
             enabled=enabled,
+            keeps_contents=location is BufferLocation.LOCAL_PERSISTENT if keeps_contents is None else keeps_contents,
         )
         return self.buffer_registry.register(buffer)
 

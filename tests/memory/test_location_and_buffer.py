@@ -67,3 +67,19 @@ def test_cpu_pools_match_locations_and_accept_integer_local_buffers():
     assert pivots.local_slice == slice(2, 4) and pivots.shared_slice is None
     assert registry.pool_elements("shared") == 3
     assert registry.local_memory_elements == 4
+
+
+def test_a_buffer_that_keeps_its_contents_refuses_local():
+    from batchode.solvers.linear import DenseLU
+    from batchode.systems.device import SystemFactory
+    from batchode.systems.examples import robertson
+
+    lu = DenseLU(SystemFactory(robertson()))
+    # the factors live from prepare to solve: LOCAL memory would not (on CUDA)
+    with pytest.raises(ValueError, match="'factors' keeps its contents between calls.*'shared' or 'local_persistent'"):
+        lu.update(factors_location="local")
+    assert lu.buffer_registry.buffers["factors"].location.value == "local_persistent"
+    lu.update(factors_location="shared")  # shared memory does keep it
+    assert lu.buffer_registry.buffers["factors"].location.value == "shared"
+    with pytest.raises(ValueError, match="keeps its contents"):
+        CUDABuffer("history", "local", 2, keeps_contents=True)

@@ -52,6 +52,11 @@ class CUDABuffer:
     enabled : bool or callable, default True
         A disabled buffer (or one whose ``enabled()`` returns False) takes no
         memory and gets no real allocation.
+    keeps_contents : bool, default False
+        The owner reads what it wrote in an earlier call (factors from
+        ``prepare`` to ``solve``, history from step to step). Such a buffer
+        may not be LOCAL, which lives only inside the function that
+        allocates it (on CUDA); moving it there is a ``ValueError``.
 
     Notes
     -----
@@ -62,13 +67,23 @@ class CUDABuffer:
 
     name: str = attrs.field(validator=_check_name)
     location: BufferLocation = attrs.field(
-        converter=BufferLocation.coerce, on_setattr=attrs.setters.convert
+        converter=BufferLocation.coerce,
+        on_setattr=attrs.setters.pipe(attrs.setters.convert, attrs.setters.validate),
     )
     size: int | Callable[[], int] = attrs.field()
     precision: np.dtype = attrs.field(default=np.float64, converter=np.dtype)
     enabled: bool | Callable[[], bool] = attrs.field(default=True)
+    keeps_contents: bool = attrs.field(default=False, kw_only=True)
     _slices: dict = attrs.field(factory=dict, init=False, repr=False)
     _backend: object = attrs.field(default=None, init=False, repr=False)
+
+    @location.validator
+    def _validate_location(self, attribute, value):
+        if self.keeps_contents and value is BufferLocation.LOCAL:
+            raise ValueError(
+                f"buffer {self.name!r} keeps its contents between calls, but LOCAL memory lives only "
+                "inside the function that allocates it; use 'shared' or 'local_persistent'"
+            )
 
     @size.validator
     def _validate_size(self, attribute, value):
