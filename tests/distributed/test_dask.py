@@ -72,16 +72,16 @@ def test_sweep_on_two_workers_equals_the_local_run_and_compiles_once_per_worker(
 def test_an_interrupted_sweep_resumes_computing_only_missing_chunks(client, solver, local_run, tmp_path,
                                                                    monkeypatch):
     path = tmp_path / "sweep.zarr"
-    launch, calls = solver.kernel.launch, []
+    run_chunks = solver.kernel.run_chunks
 
-    def interrupted_after_three_chunks(n, args, **options):
-        calls.append(n)
-        if len(calls) == 4:
-            raise KeyboardInterrupt
-        launch(n, args, **options)
+    def interrupted_after_three_chunks(jobs, outputs):
+        for count, finished in enumerate(run_chunks(jobs, outputs), 1):
+            if count == 4:
+                raise KeyboardInterrupt
+            yield finished
 
     with monkeypatch.context() as patch:
-        patch.setattr(solver.kernel, "launch", interrupted_after_three_chunks)
+        patch.setattr(solver.kernel, "run_chunks", interrupted_after_three_chunks)
         with pytest.raises(KeyboardInterrupt):
             solver.solve((0.0, 1.0), parameters=SWEEP, save_every=0.1, chunk_runs=CHUNK, output=path)
     assert ResultStore.open(path).completed_chunks == [0, 1, 2]
