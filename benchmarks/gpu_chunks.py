@@ -1,7 +1,7 @@
 """GPU benchmark: chunked sweeps with and without overlapped transfers.
 
-Lorenz with rho = linspace(0, 21, N), t in [0, 10], saved every 0.01 (1001
-rows of 3 float32 states per run: about 12 kB), adaptive tsit5 at
+Lorenz with rho = linspace(0, 21, N), t in [0, --t-end] (default 10), saved
+every 0.01 (1001 rows of 3 float32 states per run: about 12 kB), adaptive tsit5 at
 rtol = atol = 1e-6, split into chunks of --chunk-runs runs. Times
 ``Solver.solve`` end to end (numpy in, numpy out, best of --repeats):
 
@@ -29,7 +29,7 @@ import batchode
 from batchode.systems.examples import lorenz
 from common import best_of, device_name, write_gpu_record
 
-SPAN, SAVE_EVERY = (0.0, 10.0), 0.01
+SAVE_EVERY = 0.01
 
 
 def main(argv=None) -> int:
@@ -37,19 +37,21 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=1 << 20)
     parser.add_argument("--chunk-runs", type=int, default=1 << 17)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--t-end", type=float, default=10.0)
     parser.add_argument("--output", default=str(Path(__file__).parent / "results" / "gpu_chunks.json"))
     options = parser.parse_args(argv)
+    span = (0.0, options.t_end)
     if not cuda.is_available():
         parser.error("no usable CUDA GPU (set NUMBA_ENABLE_CUDASIM=1 for a simulator smoke test)")
     solver = batchode.Solver(lorenz(), precision="float32", backend="cuda", rtol=1e-6, atol=1e-6)
     parameters = {"rho": np.linspace(0.0, 21.0, options.runs)}
-    solver.solve(SPAN, parameters={"rho": [1.0, 2.0]}, save_every=SAVE_EVERY, progress=False)  # compile
+    solver.solve(span, parameters={"rho": [1.0, 2.0]}, save_every=SAVE_EVERY, progress=False)  # compile
     backend = solver.kernel.backend
     streamed_depth = backend.chunks_in_flight
     modes = (("one chunk", streamed_depth, None), ("sequential", 1, options.chunk_runs),
              ("streamed", streamed_depth, options.chunk_runs))
     rows, first = [], None
-    print(f"Lorenz, {options.runs} runs x 1001 saved rows, chunks of {options.chunk_runs} runs, float32, "
+    print(f"Lorenz, {options.runs} runs x {round(options.t_end / SAVE_EVERY) + 1} saved rows, chunks of {options.chunk_runs} runs, float32, "
           f"on {device_name()}")
     print(f"{'mode':<12} {'chunks':>7} {'end-to-end ms':>14} {'output GB/s':>12} {'identical':>10}")
     try:
@@ -59,7 +61,7 @@ def main(argv=None) -> int:
 
             def solve():
                 nonlocal result
-                result = solver.solve(SPAN, parameters=parameters, save_every=SAVE_EVERY, chunk_runs=chunk_runs,
+                result = solver.solve(span, parameters=parameters, save_every=SAVE_EVERY, chunk_runs=chunk_runs,
                                       progress=False)
 
             try:

@@ -36,6 +36,6 @@ def test_gpu_stiff_script_runs(tmp_path, monkeypatch):
 
 
 def test_gpu_chunks_script_runs(tmp_path, monkeypatch):
-    rows = run_script("gpu_chunks.py", ["--runs", "5", "--chunk-runs", "2"], tmp_path / "chunks.json", monkeypatch)
+    rows = run_script("gpu_chunks.py", ["--runs", "5", "--chunk-runs", "2", "--t-end", "0.1"], tmp_path / "chunks.json", monkeypatch)
     assert [(row["mode"], row["chunks"], row["identical"]) for row in rows] == [
         ("one chunk", 1, True), ("sequential", 3, True), ("streamed", 3, True)]
