@@ -174,8 +174,9 @@ class _MatrixFree(LinearSolver):
             for j in range(n):
                 out[j] = v[j] - alpha * out[j]
 
+        store_point, apply = device(store_point), device(apply)
         if preconditioner is None:
-            return device(store_point), device(apply), None
+            return store_point, apply, None
 
         if not self._scales_by_diagonal():  # Neumann in alpha J, from products alone
             terms = self.settings.neumann_terms
@@ -195,7 +196,7 @@ class _MatrixFree(LinearSolver):
                     for j in range(n):
                         out[j] = v[j] + alpha * product[j]
 
-            return device(store_point), device(apply), device(precondition)
+            return store_point, apply, device(precondition)
 
         alloc_inverse = buffers["jacobi_diagonal"].allocate()
         if self._diagonal_source() == "generated":
@@ -214,7 +215,6 @@ class _MatrixFree(LinearSolver):
                     out[j] = matrix[j * n + j]
 
         diagonal = device(diagonal)
-        store_point = device(store_point)
 
         def prepare(t, y, p, alpha, shared, persistent):
             store_point(t, y, p, alpha, shared, persistent)
@@ -237,7 +237,6 @@ class _MatrixFree(LinearSolver):
         else:
             terms = self.settings.neumann_terms
             alloc_product = buffers["neumann_product"].allocate()
-            apply_device = device(apply)
 
             def precondition(v, out, p, shared, persistent):
                 # Jacobi sweeps z <- z + D^-1 (v - M z) from z = D^-1 v:
@@ -247,13 +246,11 @@ class _MatrixFree(LinearSolver):
                 for j in range(n):
                     out[j] = inverse[j] * v[j]
                 for _ in range(terms):
-                    apply_device(out, product, p, shared, persistent)
+                    apply(out, product, p, shared, persistent)
                     for j in range(n):
                         out[j] += inverse[j] * (v[j] - product[j])
 
-            return device(prepare), apply_device, device(precondition)
-
-        return device(prepare), device(apply), device(precondition)
+        return device(prepare), apply, device(precondition)
 
 
 class GMRES(_MatrixFree):
