@@ -11,7 +11,7 @@ import numpy as np
 
 from batchode.algorithms import estimates_error, get_tableau, make_step
 from batchode.backends import resolve_backend
-from batchode.batch.body import TrajectoryBody
+from batchode.batch.body import OUTPUT_POSITIONS, TrajectoryBody, argument_position
 from batchode.batch.chunking import (
     CPU_CHUNK_RUNS,
     DEVICE_CHUNK_BYTES,
@@ -34,10 +34,6 @@ from batchode.systems.device import SystemFactory
 from batchode.systems.system import ODESystem
 
 PRECISIONS = {"float32": np.float32, "float64": np.float64}
-
-#: Positions of the outputs in the batch kernel's arguments
-#: (states, observables, summaries, counters, status), copied back after a GPU launch.
-OUTPUT_ARGUMENTS = (6, 7, 8, 9, 10)
 
 #: Solver settings and their defaults; everything else given to ``update`` is a
 #: buffer location or factory key routed into the factory tree.
@@ -276,9 +272,10 @@ class Solver:
         dtype = self.precision.type
         if outputs is None or self._runs_last:
             outputs = batch.shape.allocate_outputs(dtype, runs=stop - start, runs_last=self._runs_last)
-        return (dtype(batch.t0), dtype(batch.dt), batch.initial[start:stop].astype(dtype),
-                batch.parameters[start:stop].astype(dtype), batch.times.astype(dtype), np.int64(batch.per_window),
-                *outputs)
+        # Time is float64 whatever the working precision (the loop's contract).
+        return (np.float64(batch.t0), np.float64(batch.dt), batch.initial[start:stop].astype(dtype),
+                batch.parameters[start:stop].astype(dtype), batch.times.astype(np.float64),
+                np.int64(batch.per_window), self._kernel.runtime_vector(), *outputs)
 
     def prepare_arguments(self, t_span, y0=None, parameters=None, save_every=None,
                           grid="verbatim", summarise_every=None) -> "KernelArguments":
@@ -365,7 +362,7 @@ class Solver:
                 solve_chunks_on_cluster(self, batch, chunks, todo, client, store, results, bar)
             else:
                 for index, outputs in self._kernel.run_chunks(self._chunk_jobs(batch, chunks, todo, results),
-                                                              OUTPUT_ARGUMENTS):
+                                                              OUTPUT_POSITIONS):
                     start, stop = chunks[index]
                     produced = self._run_major(outputs)
                     if store is not None:
@@ -396,9 +393,9 @@ class Solver:
         counters, status)`` of those runs.
         """
         args = self.chunk_arguments(batch, start, stop, outputs)
-        copy_back = {"copy_back": OUTPUT_ARGUMENTS} if self.backend == "cuda" else {}
+        copy_back = {"copy_back": OUTPUT_POSITIONS} if self.backend == "cuda" else {}
         self._kernel.launch(stop - start, args, **copy_back)
-        return self._run_major(args[OUTPUT_ARGUMENTS[0]:])
+        return self._run_major(args[argument_position("states"):])
 
     @property
     def configuration_key(self) -> str:

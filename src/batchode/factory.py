@@ -3,9 +3,19 @@
 A factory holds frozen settings (an attrs class), a buffer registry for its
 scratch memory, and child factories. Its device function is built lazily and
 cached under :attr:`CUDAFactory.config_hash`, a hash of everything that goes
-into the compiled code: settings, buffer layout, children's hashes, backend
-and precision. A child that changes changes its parents' hashes, so staleness
-propagates to every ancestor without parent pointers or flags.
+into the compiled code: compile-time settings, buffer layout, run-time value
+layout, children's hashes, backend and precision. A child that changes
+changes its parents' hashes, so staleness propagates to every ancestor
+without parent pointers or flags.
+
+Run-time settings (fields declared with :func:`runtime_setting`: tolerances,
+step limits, iteration caps) are left out of the hash. Their numbers reach
+the device code through one float64 array, the *run-time values*: each
+factory lists the numbers its code reads (:meth:`CUDAFactory.runtime_values`),
+lays them out from offset 0 of its own block and reserves one block per
+child, exactly as buffers are laid out (ARCHITECTURE rules 2 and 3). Device
+functions take their block as an argument (``settings``) and pass each child
+its own block, so changing a run-time setting never recompiles.
 """
 
 from __future__ import annotations
@@ -29,6 +39,24 @@ _BUILD_CACHE: "collections.OrderedDict[str, Any]" = collections.OrderedDict()
 _BUILD_CACHE_SIZE = 256
 
 _LOCATION_SUFFIX = "_location"
+
+#: attrs metadata key of settings fields that are run-time settings.
+RUNTIME = "batchode_runtime"
+
+
+def runtime_setting(**field_arguments):
+    """An attrs field holding a run-time setting: not hashed, read by device code from the run-time values.
+
+    Takes the arguments of ``attrs.field``. Only numbers that do not change
+    the shape of the code qualify (a loop bound read at run time is fine,
+    a buffer size is not).
+    """
+    return attrs.field(metadata={RUNTIME: True}, **field_arguments)
+
+
+def is_runtime_field(field) -> bool:
+    """True for a settings field declared with :func:`runtime_setting`."""
+    return bool(field.metadata.get(RUNTIME, False))
 
 
 @attrs.frozen
@@ -219,6 +247,65 @@ class CUDAFactory:
         """Child factories by name (a copy)."""
         return dict(self._children)
 
+    # -- run-time values ----------------------------------------------------------
+    def runtime_values(self) -> dict:
+        """The numbers this factory's device code reads at run time, by name (override).
+
+        Each value is a float or a sequence of floats, as the device code
+        uses it (derived numbers such as ``1 / qmin`` included, computed here
+        once). Their sizes must depend only on compile-time settings: the
+        layout is part of :attr:`config_hash`.
+        """
+        return {}
+
+    def _runtime_arrays(self) -> dict[str, np.ndarray]:
+        return {name: np.atleast_1d(np.asarray(value, dtype=np.float64))
+                for name, value in self.runtime_values().items()}
+
+    @property
+    def runtime_size(self) -> int:
+        """Elements of the run-time values of this subtree (computed now, never cached)."""
+        own = sum(array.size for array in self._runtime_arrays().values())
+        return own + sum(child.runtime_size for child in self._children.values())
+
+    def runtime_layout(self) -> dict[str, slice]:
+        """Own values from offset 0, then one block per child with run-time values."""
+        layout, offset = {}, 0
+        for name, array in self._runtime_arrays().items():
+            layout[name] = slice(offset, offset + array.size)
+            offset += array.size
+        for name, child in self._children.items():
+            size = child.runtime_size
+            if size:
+                layout[name] = slice(offset, offset + size)
+                offset += size
+        return layout
+
+    def runtime_offset(self, name: str) -> int:
+        """Offset of own run-time value ``name`` in this factory's block."""
+        if name not in self.runtime_values():
+            raise KeyError(f"{self.name} has no run-time value {name!r} (has: {list(self.runtime_values())})")
+        return self.runtime_layout()[name].start
+
+    def runtime_vector(self) -> np.ndarray:
+        """This subtree's run-time values as one float64 array, laid out as :meth:`runtime_layout`."""
+        parts = list(self._runtime_arrays().values())
+        parts += [child.runtime_vector() for child in self._children.values() if child.runtime_size]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def runtime_view(self, child_name: str):
+        """Device function ``settings -> the child's block`` (the block itself when it has none).
+
+        A child without run-time values is handed its parent's block
+        untouched, never a zero-length slice (as for buffers, rule 6).
+        """
+        self.child(child_name)
+        region = self.runtime_layout().get(child_name)
+        return self.backend.settings_view(None if region is None else (region.start, region.stop))
+
+    def _runtime_signature(self) -> tuple:
+        return tuple((name, array.size) for name, array in self._runtime_arrays().items())
+
     # -- build --------------------------------------------------------------------
     def hash_extras(self) -> tuple:
         """Anything beyond settings that changes the compiled code (override)."""
@@ -226,7 +313,7 @@ class CUDAFactory:
 
     @property
     def config_hash(self) -> str:
-        """Stable hash of settings, own buffers, children, backend and precision."""
+        """Stable hash of compile-time settings, own buffers and run-time layout, children, backend, precision."""
         own_buffers = tuple(
             (b.name, b.location.value, b.elements(), b.precision.str)
             for b in self.buffer_registry.buffers.values()
@@ -234,14 +321,20 @@ class CUDAFactory:
         parts = (
             type(self).__module__,
             type(self).__qualname__,
-            repr(self._settings),
+            self._compile_time_settings(),
             own_buffers,
+            self._runtime_signature(),
             tuple((n, c.config_hash) for n, c in self._children.items()),
             self.backend.name,
             self.precision.str,
             self.hash_extras(),
         )
         return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+    def _compile_time_settings(self) -> str:
+        """repr of the settings fields that shape the code (run-time settings left out)."""
+        return repr(tuple((field.name, getattr(self._settings, field.name))
+                          for field in attrs.fields(type(self._settings)) if not is_runtime_field(field)))
 
     @property
     def is_stale(self) -> bool:

@@ -3,7 +3,7 @@
 Loop contract::
 
     status = loop(t0, dt0, y0, params, save_times, samples_per_window, state_out,
-                  observables_out, summary_out, counters, shared, persistent)
+                  observables_out, summary_out, counters, settings, shared, persistent)
 
 1. Integrates one trajectory from ``t0`` and state ``y0`` with parameters
    ``params`` until the last of ``save_times`` (increasing, all >= t0),
@@ -26,6 +26,14 @@ Loop contract::
 6. A step whose own status is not 0 (Newton or the linear solver failed)
    is rejected and retried with a quarter of its size; its flags are
    reported only if the run ends because the step fell below ``dt_min``.
+7. Time is float64 whatever the working precision: ``t0``, ``dt0``,
+   ``save_times``, the current time and step, and ``dt_min``/``dt_max``.
+   Each step is taken with the step size rounded to the working precision,
+   but ``t`` accumulates in float64, so a float32 run far from ``t = 0``
+   still advances and lands on its save times.
+8. ``settings`` is the loop's block of the run-time values: ``dt_min``,
+   ``dt_max`` and ``max_steps``, then the algorithm's and the controller's
+   blocks (:meth:`batchode.factory.CUDAFactory.runtime_layout`).
 
 The loop knows nothing of batches: the batch layer hands it one trajectory's
 rows. It owns the step limits (``dt_min``, ``dt_max``, ``max_steps``); the
@@ -38,7 +46,7 @@ import math
 
 import attrs
 
-from batchode.factory import CUDAFactory
+from batchode.factory import CUDAFactory, runtime_setting
 from batchode.outputs.summaries import SummaryOutputs
 from batchode.status import Status
 
@@ -50,7 +58,7 @@ def _positive(instance, attribute, value):
 
 @attrs.frozen
 class LoopSettings:
-    """Step limits and what to save.
+    """Step limits (run-time settings) and what to save (compile-time).
 
     Attributes
     ----------
@@ -66,9 +74,9 @@ class LoopSettings:
         sample is (save times still feed the summary metrics).
     """
 
-    dt_min: float = attrs.field(default=1e-12, validator=_positive)
-    dt_max: float = attrs.field(default=math.inf)
-    max_steps: int = attrs.field(default=100_000, validator=attrs.validators.ge(1))
+    dt_min: float = runtime_setting(default=1e-12, validator=_positive)
+    dt_max: float = runtime_setting(default=math.inf)
+    max_steps: int = runtime_setting(default=100_000, validator=attrs.validators.ge(1))
     save_observables: bool = False
     save_time_series: bool = True
 
@@ -113,13 +121,17 @@ class IntegrationLoop(CUDAFactory):
     def system(self):
         return self.child("algorithm").child("system").system
 
+    def runtime_values(self) -> dict:
+        s = self.settings
+        return dict(dt_min=s.dt_min, dt_max=s.dt_max, max_steps=s.max_steps)
+
     def build(self):
         s = self.settings
         system = self.system
         n, n_parameters, n_observables = system.n_states, system.n_parameters, system.n_observables
         dtype = self.precision.type
-        dt_min, dt_max = dtype(s.dt_min), dtype(s.dt_max)
-        max_steps = s.max_steps
+        dt_min_at, dt_max_at = self.runtime_offset("dt_min"), self.runtime_offset("dt_max")
+        max_steps_at = self.runtime_offset("max_steps")
         adaptive = self.is_adaptive
         save_observables = s.save_observables and n_observables > 0
         nan, zero = dtype(math.nan), dtype(0.0)
@@ -145,6 +157,8 @@ class IntegrationLoop(CUDAFactory):
         algorithm_view = registry.child_view("algorithm")
         controller_view = registry.child_view("controller")
         summaries_view = registry.child_view("summaries")
+        algorithm_block = self.runtime_view("algorithm")
+        controller_block = self.runtime_view("controller")
         summaries = self.child("summaries")
         summarising = summaries.is_active
         summary_width = summaries.width
@@ -180,33 +194,39 @@ class IntegrationLoop(CUDAFactory):
 
         record = self.backend.device_function(record)
 
-        def initial_step(t, y, p, f0, y1, f1, span):
+        def initial_step(t, y, p, f0, y1, f1, span, controller_settings):
             # Hairer-Norsett-Wanner's starting step: scale h so that an
             # explicit Euler step changes y by about 1% of the tolerance.
+            # Worked in the working precision (it only sets the scale of
+            # the first step); the result is a float64 step.
             dxdt(t, y, p, f0)
-            d0 = norm(y, y, y)
-            d1 = norm(f0, y, y)
-            h0 = fallback * span
+            d0 = norm(y, y, y, controller_settings)
+            d1 = norm(f0, y, y, controller_settings)
+            h0 = fallback * dtype(span)
             if d0 >= small and d1 >= small:
                 h0 = hundredth * d0 / d1
-            h0 = min(h0, span)
+            h0 = min(h0, dtype(span))
             for j in range(n):
                 y1[j] = y[j] + h0 * f0[j]
             dxdt(t + h0, y1, p, f1)
             for j in range(n):
                 f1[j] = f1[j] - f0[j]
-            d2 = norm(f1, y, y) / h0
+            d2 = norm(f1, y, y, controller_settings) / h0
             largest = max(d1, d2)
             if largest <= tiny:
-                h1 = max(fallback * span, h0 * dtype(1e-3))
+                h1 = max(fallback * dtype(span), h0 * dtype(1e-3))
             else:
                 h1 = (hundredth / largest) ** start_exponent
-            return min(dtype(100.0) * h0, h1, span)
+            return min(float(min(dtype(100.0) * h0, h1)), span)
 
         initial_step = self.backend.device_function(initial_step)
 
         def loop(t0, dt0, y0, params, save_times, per_window, state_out, observables_out, summary_out,
-                 counters, shared, persistent):
+                 counters, settings, shared, persistent):
+            dt_min, dt_max = settings[dt_min_at], settings[dt_max_at]
+            max_steps = int(settings[max_steps_at])
+            algorithm_settings = algorithm_block(settings)
+            controller_settings = controller_block(settings)
             state = alloc_state(shared, persistent)
             proposal = alloc_proposal(shared, persistent)
             error = alloc_error(shared, persistent)
@@ -223,14 +243,15 @@ class IntegrationLoop(CUDAFactory):
                 state[j] = y0[j]
             for j in range(n_parameters):
                 p[j] = params[j]
-            initialise(controller_shared, controller_persistent)
+            initialise(controller_settings, controller_shared, controller_persistent)
 
             n_saves = save_times.shape[0]
             t = t0
             dt = dt0
             if adaptive and dt0 <= zero:
                 start = alloc_start(shared, persistent)
-                dt = initial_step(t0, state, p, error, proposal, start, save_times[n_saves - 1] - t0)
+                dt = initial_step(t0, state, p, error, proposal, start, save_times[n_saves - 1] - t0,
+                                  controller_settings)
             k = 0
             accepted = 0
             rejected = 0
@@ -255,17 +276,18 @@ class IntegrationLoop(CUDAFactory):
                 if t + h == t:  # the step is below the resolution of t
                     status |= dt_flag
                     break
-                step_status = step(t, h, state, p, proposal, error, fsal_valid, accepted, counters,
-                                   algorithm_shared, algorithm_persistent)
+                step_status = step(t, dtype(h), state, p, proposal, error, fsal_valid, accepted, counters,
+                                   algorithm_settings, algorithm_shared, algorithm_persistent)
                 error_is_finite = True
                 if step_status != ok:
                     accept, dt_next = False, h * failed_step_shrink
                     last_failure = step_status
                 elif adaptive:
-                    size = norm(error, state, proposal)
+                    size = norm(error, state, proposal, controller_settings)
                     error_is_finite = math.isfinite(size)
                     if error_is_finite:
-                        accept, dt_next = control(h, size, controller_shared, controller_persistent)
+                        accept, dt_next = control(h, size, controller_settings, controller_shared,
+                                                  controller_persistent)
                     else:  # no error estimate to steer by: shrink hard and retry
                         accept, dt_next = False, h * failed_shrink
                 else:

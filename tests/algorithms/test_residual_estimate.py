@@ -36,7 +36,7 @@ class CompiledStep:
     def __call__(self, t, dt, y, p, fsal_valid=False):
         y_new, error = np.empty_like(y), np.empty_like(y)
         self.function(t, dt, y, np.asarray(p, dtype=np.float64), y_new, error, fsal_valid, 0,
-                      np.zeros(4, np.int32), self.shared, self.persistent)
+                      np.zeros(4, np.int32), self.factory.runtime_vector(), self.shared, self.persistent)
         return y_new, error
 
 

@@ -51,7 +51,7 @@ class CompiledStep:
     def __call__(self, t, dt, y, fsal_valid, accepted):
         y_new, error = np.empty(1), np.empty(1)
         status = self.function(t, dt, np.array([y]), np.array([1.0]), y_new, error, fsal_valid, accepted,
-                               np.zeros(4, np.int32), self.shared, self.persistent)
+                               np.zeros(4, np.int32), self.factory.runtime_vector(), self.shared, self.persistent)
         assert status == 0
         return y_new[0], error[0]
 

@@ -111,9 +111,10 @@ def linear_solve(factory, t, y, p, alpha, rhs):
     registry = factory.buffer_registry
     shared = np.zeros(max(registry.pool_elements(SHARED_POOL), 1))
     persistent = np.zeros(max(registry.pool_elements(PERSISTENT_POOL), 1))
-    assert build.prepare(t, y, p, alpha, shared, persistent) == 0
+    settings = factory.runtime_vector()
+    assert build.prepare(t, y, p, alpha, settings, shared, persistent) == 0
     x = np.zeros_like(rhs)
-    status, iterations = build.solve(rhs, x, p, shared, persistent)
+    status, iterations = build.solve(rhs, x, p, settings, shared, persistent)
     return x, status, iterations
 
 

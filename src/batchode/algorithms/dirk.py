@@ -41,7 +41,8 @@ import attrs
 from batchode.algorithms.base import RungeKuttaSettings, RungeKuttaStep, optional_tolerances, require_tolerances
 from batchode.algorithms.source import StepSource
 from batchode.algorithms.tableaus.butcher import HistoryEstimate
-from batchode.solvers.newton import weight_constants
+from batchode.control.base import tolerance_values
+from batchode.factory import runtime_setting
 
 #: Error size (in the loop's weighted norm) a history estimate reports while
 #: its history is too short. Julia uses exactly 1; a hair below keeps rounding
@@ -67,8 +68,8 @@ class DIRKSettings(RungeKuttaSettings):
     """
 
     reuse_operator: bool = True
-    rtol: tuple | None = attrs.field(default=None, converter=optional_tolerances)
-    atol: tuple | None = attrs.field(default=None, converter=optional_tolerances)
+    rtol: tuple | None = runtime_setting(default=None, converter=optional_tolerances)
+    atol: tuple | None = runtime_setting(default=None, converter=optional_tolerances)
 
     accepts = (staticmethod(lambda tableau: tableau.is_diagonally_implicit), "diagonally implicit")
 
@@ -104,16 +105,21 @@ class DIRKStep(RungeKuttaStep):
             enabled=lambda: self.settings.history is not None,
         )
 
+    def runtime_values(self) -> dict:
+        s = self.settings
+        return tolerance_values(s.rtol, s.atol, s.n_states) if s.history is not None else {}
+
     def _source(self) -> StepSource:
         tableau, history = self.tableau, self.settings.history
         s, n = tableau.stages, self.settings.n_states
         code = StepSource(self.precision)
         stages = [f"k_{r}" for r in range(s)]
         code.add(
-            "def step(t, dt, y, p, y_new, error, fsal_valid, accepted, counters, shared, persistent):",
+            "def step(t, dt, y, p, y_new, error, fsal_valid, accepted, counters, settings, shared, persistent):",
             "    k = alloc_stage_derivatives(shared, persistent)",
             "    base = alloc_stage_base(shared, persistent)",
             "    newton_shared, newton_persistent = newton_view(shared, persistent)",
+            "    newton_settings = newton_block(settings)",
             *[f"    k_{r} = k[{r * n}:{(r + 1) * n}]" for r in range(s)],
         )
         if history is not None:
@@ -138,7 +144,7 @@ class DIRKStep(RungeKuttaStep):
             name = code.constant(f"d_{r}", diagonal)
             code.add(
                 f"    status, iterations, linear_iterations = newton({stage_time}, base, dt * {name}, p, k_{r}, "
-                f"{prepare}, newton_shared, newton_persistent)",
+                f"{prepare}, newton_settings, newton_shared, newton_persistent)",
                 "    counters[2] += iterations",
                 "    counters[3] += linear_iterations",
                 "    if status != 0:",
@@ -198,7 +204,8 @@ class DIRKStep(RungeKuttaStep):
                  "            error[j] = weight * table_0",
                  "    else:",
                  f"        for j in range({n}):",
-                 f"            error[j] = {start_up} * (atol[j] + max(abs(y[j]), abs(y_new[j])) * rtol[j])")
+                 f"            rtol, atol = dtype(settings[rtol_at + j]), dtype(settings[atol_at + j])",
+                 f"            error[j] = {start_up} * (atol + max(abs(y[j]), abs(y_new[j])) * rtol)")
 
     def build(self):
         registry = self.buffer_registry
@@ -207,12 +214,13 @@ class DIRKStep(RungeKuttaStep):
             "dxdt": self.child("system").device_function,
             "newton": self.child("newton").device_function,
             "newton_view": registry.child_view("newton"),
+            "newton_block": self.runtime_view("newton"),
             "alloc_stage_derivatives": buffers["stage_derivatives"].allocate(),
             "alloc_stage_base": buffers["stage_base"].allocate(),
             "alloc_solution_history": buffers["solution_history"].allocate(),
         }
         if self.settings.history is not None:
-            s = self.settings
-            namespace["rtol"], namespace["atol"] = weight_constants(s.rtol, s.atol, s.n_states, self.precision)
+            namespace.update(dtype=self.precision.type, rtol_at=self.runtime_offset("rtol"),
+                             atol_at=self.runtime_offset("atol"))
         step, _ = self._source().compile("step", namespace, f"dirk step {self.tableau.name}")
         return self.backend.device_function(step, inline=False)

@@ -2,7 +2,7 @@
 
 Step contract (every algorithm family keeps it)::
 
-    status = step(t, dt, y, p, y_new, error, fsal_valid, accepted, counters, shared, persistent)
+    status = step(t, dt, y, p, y_new, error, fsal_valid, accepted, counters, settings, shared, persistent)
 
 1. ``y`` (n states at time ``t``) and ``p`` (parameters) are read only.
 2. ``y_new`` receives the solution at ``t + dt``.
@@ -25,7 +25,9 @@ Step contract (every algorithm family keeps it)::
 5. ``counters`` (int32) accumulates work: ``counters[2]`` Newton
    iterations and ``counters[3]`` linear-solver iterations (implicit
    families; explicit steps leave it alone).
-6. ``shared``/``persistent`` are this factory's regions of the arenas.
+6. ``settings`` is the step's block of the run-time values (its own
+   numbers, then its children's blocks: Newton's, the linear solver's);
+   ``shared``/``persistent`` are this factory's regions of the arenas.
 7. The return value is a status bit mask (0: fine); explicit steps
    cannot fail on their own, so they return 0. A failed implicit step
    leaves ``y`` untouched and the loop retries with a smaller step.
@@ -42,7 +44,8 @@ import attrs
 from batchode.algorithms.base import RungeKuttaSettings, RungeKuttaStep, optional_tolerances, require_tolerances
 from batchode.algorithms.source import StepSource
 from batchode.algorithms.tableaus.butcher import ResidualEstimate
-from batchode.control.base import weighted_rms_norm
+from batchode.factory import runtime_setting
+from batchode.control.base import tolerance_values, weighted_rms_norm
 
 
 def _hermite_weights(s: float) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
@@ -70,14 +73,14 @@ class ERKSettings(RungeKuttaSettings):
     Attributes
     ----------
     rtol, atol : tuple of float or None
-        The run's tolerances, one per state or one for all. Only a residual
-        estimate needs them (the step keeps the sampled residual of largest
-        weighted norm), and then they are required; other steps leave them
-        None, so their compiled code does not depend on the tolerances.
+        The run's tolerances, one per state or one for all (run-time
+        settings). Only a residual estimate needs them (the step keeps the
+        sampled residual of largest weighted norm), and then they are
+        required; other steps leave them None and read no run-time values.
     """
 
-    rtol: tuple | None = attrs.field(default=None, converter=optional_tolerances)
-    atol: tuple | None = attrs.field(default=None, converter=optional_tolerances)
+    rtol: tuple | None = runtime_setting(default=None, converter=optional_tolerances)
+    atol: tuple | None = runtime_setting(default=None, converter=optional_tolerances)
 
     accepts = (staticmethod(lambda tableau: tableau.is_explicit), "explicit; the ERK engine needs an explicit one")
 
@@ -132,7 +135,7 @@ class ERKStep(RungeKuttaStep):
         code = StepSource(self.precision)
         stages = [f"k_{r}" for r in range(s)]
         code.add(
-            "def step(t, dt, y, p, y_new, error, fsal_valid, accepted, counters, shared, persistent):",
+            "def step(t, dt, y, p, y_new, error, fsal_valid, accepted, counters, settings, shared, persistent):",
             "    k = alloc_stage_derivatives(shared, persistent)",
             "    y_stage = alloc_stage_state(shared, persistent)",
             *[f"    k_{r} = k[{r * n}:{(r + 1) * n}]" for r in range(s)],
@@ -196,10 +199,10 @@ class ERKStep(RungeKuttaStep):
                 f" - {code.constant(f'dv_{i}', dv)} * (y_new[j] - y[j])",
             )
             if i == 0 and last > 0:
-                code.add("    largest = norm(error, y, y_new)")
+                code.add("    largest = norm(error, y, y_new, settings)")
             elif i > 0:
                 code.add(
-                    "    size = norm(residual, y, y_new)",
+                    "    size = norm(residual, y, y_new, settings)",
                     "    if size > largest:",
                     *(["        largest = size"] if i < last else []),
                     f"        for j in range({n}):",
@@ -208,13 +211,17 @@ class ERKStep(RungeKuttaStep):
         code.add(f"    for j in range({n}):",
                  f"        error[j] = {code.constant('residual_scale', residual.scale)} * error[j]")
 
+    def runtime_values(self) -> dict:
+        s = self.settings
+        return tolerance_values(s.rtol, s.atol, s.n_states) if s.residual is not None else {}
+
     def build(self):
         buffers = self.buffer_registry.buffers
         namespace = {"dxdt": self.child("system").device_function}
         for name in ("stage_derivatives", "stage_state", "fsal_cache", "residual"):
             namespace[f"alloc_{name}"] = buffers[name].allocate()
         if self.settings.residual is not None:
-            s = self.settings
-            namespace["norm"] = weighted_rms_norm(self.backend, self.precision, s.n_states, s.rtol, s.atol)
+            namespace["norm"] = weighted_rms_norm(self.backend, self.precision, self.settings.n_states,
+                                                  self.runtime_offset("rtol"), self.runtime_offset("atol"))
         step, _ = self._source().compile("step", namespace, f"erk step {self.tableau.name}")
         return self.backend.device_function(step, inline=False)

@@ -101,9 +101,10 @@ from batchode.algorithms.base import RungeKuttaSettings, RungeKuttaStep
 from batchode.algorithms.source import StepSource
 from batchode.algorithms.tableaus import filtered_error_estimate
 from batchode.algorithms.tableaus.transformation import stage_transformation
-from batchode.control.base import tolerance_tuple
+from batchode.control.base import tolerance_tuple, tolerance_values
+from batchode.factory import runtime_setting
 from batchode.solvers.linear import DenseMatrixLU
-from batchode.solvers.newton import convergence_tolerance, weight_constants
+from batchode.solvers.newton import convergence_tolerance
 from batchode.status import Status
 
 #: Contraction rate at which the simplified Newton iteration is declared
@@ -126,6 +127,9 @@ def _transformable_firk(tableau) -> bool:
 class FIRKSettings(RungeKuttaSettings):
     """Settings of a fully implicit Runge-Kutta step (see ``RungeKuttaSettings``).
 
+    ``rtol``, ``atol``, ``newton_tolerance`` and ``newton_max_iterations``
+    are run-time settings.
+
     Attributes
     ----------
     rtol, atol : tuple of float
@@ -136,10 +140,10 @@ class FIRKSettings(RungeKuttaSettings):
         Simplified Newton iterations allowed per step.
     """
 
-    rtol: tuple = attrs.field(default=(1e-6,), converter=tolerance_tuple)
-    atol: tuple = attrs.field(default=(1e-6,), converter=tolerance_tuple)
-    newton_tolerance: float = attrs.field(default=1e-2, validator=attrs.validators.gt(0))
-    newton_max_iterations: int = attrs.field(default=10, validator=attrs.validators.ge(1))
+    rtol: tuple = runtime_setting(default=(1e-6,), converter=tolerance_tuple)
+    atol: tuple = runtime_setting(default=(1e-6,), converter=tolerance_tuple)
+    newton_tolerance: float = runtime_setting(default=1e-2, validator=attrs.validators.gt(0))
+    newton_max_iterations: int = runtime_setting(default=10, validator=attrs.validators.ge(1))
 
     accepts = (staticmethod(_transformable_firk), "fully implicit with an invertible, diagonalisable stage matrix")
 
@@ -248,7 +252,9 @@ class FIRKStep(RungeKuttaStep):
         rows = [code.weights(f"t_{r}", transform[r]) for r in range(s)]
         inverse_rows = [code.weights(f"ti_{r}", transformation.inverse[r]) for r in range(s)]
         code.add(
-            "def step(t, dt, y, p, y_new, error, fsal_valid, accepted, counters, shared, persistent):",
+            "def step(t, dt, y, p, y_new, error, fsal_valid, accepted, counters, settings, shared, persistent):",
+            "    tolerance = dtype(settings[tolerance_at])",
+            "    max_iterations = int(settings[max_iterations_at])",
             "    w = alloc_transformed_increments(shared, persistent)",
             "    f = alloc_stage_derivatives(shared, persistent)",
             "    delta = alloc_newton_update(shared, persistent)",
@@ -294,7 +300,7 @@ class FIRKStep(RungeKuttaStep):
                  "        counters[3] += 1",
                  "        size = zero",
                  f"        for j in range({n}):",
-                 "            weight = atol[j] + abs(y[j]) * rtol[j]",
+                 "            weight = dtype(settings[atol_at + j]) + abs(y[j]) * dtype(settings[rtol_at + j])",
                  *[f"            size += (({code.combination(rows[r], updates)}) / weight) ** 2" for r in range(s)],
                  "        size = math.sqrt(size / count)",
                  "        if not math.isfinite(size):",
@@ -401,26 +407,33 @@ class FIRKStep(RungeKuttaStep):
             "    counters[3] += 1",
         )
 
+    def runtime_values(self) -> dict:
+        s = self.settings
+        return dict(tolerance_values(s.rtol, s.atol, s.n_states),
+                    tolerance=convergence_tolerance(s.newton_tolerance, s.rtol, self.precision),
+                    max_iterations=s.newton_max_iterations)
+
     def build(self):
         settings = self.settings
         n = settings.n_states
         dtype = self.precision.type
         registry = self.buffer_registry
         system = self.child("system")
-        rtol, atol = weight_constants(settings.rtol, settings.atol, n, self.precision)
+        at = self.runtime_offset
         namespace = {
             "math": math,
+            "dtype": dtype,
             "dxdt": system.device_function,
             "jacobian": system.jacobian_function,
-            "rtol": rtol,
-            "atol": atol,
+            "rtol_at": at("rtol"),
+            "atol_at": at("atol"),
+            "tolerance_at": at("tolerance"),
+            "max_iterations_at": at("max_iterations"),
             "one": dtype(1.0),
             "count": dtype(settings.tableau.stages * n),
             "eps": dtype(np.finfo(self.precision).eps),
             "memory": dtype(RATE_MEMORY_EXPONENT),
             "divergence": dtype(DIVERGENCE_RATE),
-            "tolerance": dtype(convergence_tolerance(settings.newton_tolerance, settings.rtol, self.precision)),
-            "max_iterations": settings.newton_max_iterations,
             "newton_failed": int(Status.NEWTON_FAILED),
         }
         for block in self.blocks:

@@ -56,16 +56,17 @@ class RosenbrockStep(RungeKuttaStep):
         increments = [f"u_{r}" for r in range(s)]
         gamma = code.constant("gamma", tableau.gamma_diag)
         code.add(
-            "def step(t, dt, y, p, y_new, error, fsal_valid, accepted, counters, shared, persistent):",
+            "def step(t, dt, y, p, y_new, error, fsal_valid, accepted, counters, settings, shared, persistent):",
             "    u = alloc_stage_increments(shared, persistent)",
             "    state = alloc_stage_state(shared, persistent)",
             "    rhs = alloc_stage_rhs(shared, persistent)",
             "    f_t = alloc_time_derivative(shared, persistent)",
             "    work = alloc_derivative_work(shared, persistent)",
             "    linear_shared, linear_persistent = linear_view(shared, persistent)",
+            "    linear_settings = linear_block(settings)",
             *[f"    u_{r} = u[{r * n}:{(r + 1) * n}]" for r in range(s)],
             f"    scale = dt * {gamma}",
-            "    status = prepare(t, y, p, scale, linear_shared, linear_persistent)",
+            "    status = prepare(t, y, p, scale, linear_settings, linear_shared, linear_persistent)",
             "    if status != 0:",
             "        return status",
             "    time_derivative(t, y, p, f_t, work)",
@@ -87,7 +88,7 @@ class RosenbrockStep(RungeKuttaStep):
                 extra.append(f"{slope} * dt * f_t[j]")
             total = " + ".join(["rhs[j]"] + extra)
             code.add(f"        rhs[j] = scale * ({total})",
-                     f"    status, iterations = solve(rhs, u_{r}, p, linear_shared, linear_persistent)",
+                     f"    status, iterations = solve(rhs, u_{r}, p, linear_settings, linear_shared, linear_persistent)",
                      "    counters[3] += iterations",
                      "    if status != 0:",
                      "        return status")
@@ -111,6 +112,7 @@ class RosenbrockStep(RungeKuttaStep):
             "prepare": linear.prepare,
             "solve": linear.solve,
             "linear_view": registry.child_view("linear"),
+            "linear_block": self.runtime_view("linear"),
         }
         for name in buffers:
             namespace[f"alloc_{name}"] = buffers[name].allocate()

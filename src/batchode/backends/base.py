@@ -96,6 +96,25 @@ class Backend:
 
         return self.device_function(view)
 
+    def settings_view(self, region: tuple[int, int] | None):
+        """Device function ``settings -> settings[start:stop]`` (a child's run-time values).
+
+        ``None`` hands the parent's array through untouched: a child with no
+        run-time values never reads it, and no zero-length slice is made.
+        """
+        if region is None:
+
+            def view(settings):
+                return settings
+
+        else:
+            start, stop = region
+
+            def view(settings):
+                return settings[start:stop]
+
+        return self.device_function(view)
+
     #: Chunks a solve keeps in flight at once (each holds its own memory).
     chunks_in_flight = 1
 

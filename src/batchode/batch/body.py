@@ -1,5 +1,10 @@
 """``TrajectoryBody``: the kernel body that runs the loop on trajectory ``i``.
 
+It owns the batch kernel's argument layout (:data:`KERNEL_ARGUMENTS`): the
+names and order of the arrays and scalars every launch passes, which of them
+the kernel writes (:data:`OUTPUT_ARGUMENTS`) and where each one sits
+(:func:`argument_position`). Nobody else counts arguments.
+
 Output layouts are chosen for the backend: on the GPU the run index is the
 fastest-varying axis, so neighbouring threads write neighbouring addresses
 (coalesced); on the CPU each run's outputs are contiguous (cache friendly).
@@ -9,15 +14,34 @@ from __future__ import annotations
 
 from batchode.factory import CUDAFactory
 
+#: Inputs, in order: start time and first step (float64 scalars), initial
+#: states (runs, n) and parameters (runs, n_p) in the working precision, save
+#: times (float64), samples per summary window (int64) and the tree's run-time
+#: values (float64, :meth:`batchode.factory.CUDAFactory.runtime_vector`).
+INPUT_ARGUMENTS = ("t0", "dt0", "initial_states", "parameters", "save_times", "samples_per_window",
+                   "runtime_values")
+#: Outputs, in order (see :meth:`batchode.batch.chunking.BatchShape.allocate_outputs`).
+OUTPUT_ARGUMENTS = ("states", "observables", "summaries", "counters", "status")
+#: Every argument of the batch kernel, in order.
+KERNEL_ARGUMENTS = INPUT_ARGUMENTS + OUTPUT_ARGUMENTS
+
+
+def argument_position(name: str) -> int:
+    """Position of argument ``name`` in the batch kernel's argument tuple."""
+    return KERNEL_ARGUMENTS.index(name)
+
+
+#: Positions of the outputs in the kernel's arguments (copied back after a GPU launch).
+OUTPUT_POSITIONS = tuple(argument_position(name) for name in OUTPUT_ARGUMENTS)
+
 
 class TrajectoryBody(CUDAFactory):
-    """``body(i, shared, persistent, args)`` with ``args`` = ``(t0, dt0, y0, params,
-    save_times, samples_per_window, states, observables, summaries, counters, status)``.
+    """``body(i, shared, persistent, args)`` with ``args`` laid out as :data:`KERNEL_ARGUMENTS`.
 
-    Shapes: ``y0`` (runs, n), ``params`` (runs, n_p); on the CPU ``states``
-    (runs, saves, n), ``observables`` (runs, saves, n_obs), ``summaries``
-    (runs, windows, width), ``counters`` (runs, 4); on CUDA the run axis is
-    last in those four.
+    Shapes: ``initial_states`` (runs, n), ``parameters`` (runs, n_p); on the
+    CPU ``states`` (runs, saves, n), ``observables`` (runs, saves, n_obs),
+    ``summaries`` (runs, windows, width), ``counters`` (runs, 4); on CUDA the
+    run axis is last in those four.
     """
 
     def __init__(self, loop: CUDAFactory, **kwargs):
@@ -32,20 +56,26 @@ class TrajectoryBody(CUDAFactory):
     def build(self):
         loop = self.child("loop").device_function
         view = self.buffer_registry.child_view("loop")
+        loop_settings = self.runtime_view("loop")
+        (t0, dt0, initial, parameters, times, per_window, values, states, observables, summaries, counters,
+         status) = (argument_position(name) for name in KERNEL_ARGUMENTS)
 
         if self.runs_last:
 
             def body(i, shared, persistent, args):
                 loop_shared, loop_persistent = view(shared, persistent)
-                args[10][i] = loop(args[0], args[1], args[2][i], args[3][i], args[4], args[5],
-                                   args[6][:, :, i], args[7][:, :, i], args[8][:, :, i], args[9][:, i],
-                                   loop_shared, loop_persistent)
+                args[status][i] = loop(args[t0], args[dt0], args[initial][i], args[parameters][i], args[times],
+                                       args[per_window], args[states][:, :, i], args[observables][:, :, i],
+                                       args[summaries][:, :, i], args[counters][:, i],
+                                       loop_settings(args[values]), loop_shared, loop_persistent)
 
         else:
 
             def body(i, shared, persistent, args):
                 loop_shared, loop_persistent = view(shared, persistent)
-                args[10][i] = loop(args[0], args[1], args[2][i], args[3][i], args[4], args[5], args[6][i],
-                                   args[7][i], args[8][i], args[9][i], loop_shared, loop_persistent)
+                args[status][i] = loop(args[t0], args[dt0], args[initial][i], args[parameters][i], args[times],
+                                       args[per_window], args[states][i], args[observables][i],
+                                       args[summaries][i], args[counters][i], loop_settings(args[values]),
+                                       loop_shared, loop_persistent)
 
         return self.backend.device_function(body)

@@ -2,9 +2,13 @@
 
 Controller contract (built as :class:`ControllerBuild`)::
 
-    initialise(shared, persistent)             # reset history at t0
-    size = norm(error, y_old, y_new)           # weighted RMS of the error
-    accept, dt_next = control(dt, size, shared, persistent)
+    initialise(settings, shared, persistent)             # reset history at t0
+    size = norm(error, y_old, y_new, settings)           # weighted RMS of the error
+    accept, dt_next = control(dt, size, settings, shared, persistent)
+
+``settings`` is the controller's block of the run-time values
+(:meth:`StepController.runtime_values`): the tolerances and every constant
+of the control law, so that changing them never recompiles.
 
 1. ``norm`` is the RMS over states of ``error_j / (atol_j + max(|y_old_j|,
    |y_new_j|) * rtol_j)``, as in DifferentialEquations.jl and Hairer's codes;
@@ -22,7 +26,7 @@ import math
 import attrs
 import numpy as np
 
-from batchode.factory import CUDAFactory
+from batchode.factory import CUDAFactory, runtime_setting
 
 
 def tolerance_tuple(value) -> tuple[float, ...]:
@@ -41,24 +45,29 @@ def check_tolerances(rtol: tuple, atol: tuple, n_states: int) -> None:
         raise ValueError("rtol and atol cannot both be zero")
 
 
-def weighted_rms_norm(backend, precision, n_states: int, rtol: tuple, atol: tuple):
-    """Device function ``norm(error, y_old, y_new)``: the controllers' error norm.
+def tolerance_values(rtol: tuple, atol: tuple, n_states: int) -> dict:
+    """Run-time values ``rtol`` and ``atol``, each broadcast to ``n_states`` (see :func:`weighted_rms_norm`)."""
+    return {"rtol": np.broadcast_to(rtol, n_states), "atol": np.broadcast_to(atol, n_states)}
+
+
+def weighted_rms_norm(backend, precision, n_states: int, rtol_offset: int, atol_offset: int):
+    """Device function ``norm(error, y_old, y_new, settings)``: the controllers' error norm.
 
     The RMS over states of ``error_j / (atol_j + max(|y_old_j|, |y_new_j|)
-    * rtol_j)``, with the tolerances (broadcast to ``n_states``) baked in at
-    ``precision``. A step that weighs candidate error vectors itself (a
+    * rtol_j)``, the tolerances read at ``precision`` from ``settings``
+    (a factory's run-time block holding :func:`tolerance_values` at the
+    given offsets). A step that weighs candidate error vectors itself (a
     residual estimate) uses this same function, so its choice agrees with
     the loop's.
     """
     dtype = np.dtype(precision).type
-    rtol = tuple(dtype(v) for v in np.broadcast_to(rtol, n_states))
-    atol = tuple(dtype(v) for v in np.broadcast_to(atol, n_states))
     zero, count = dtype(0.0), dtype(n_states)
 
-    def norm(error, y_old, y_new):
+    def norm(error, y_old, y_new, settings):
         total = zero
         for j in range(n_states):
-            scale = atol[j] + max(abs(y_old[j]), abs(y_new[j])) * rtol[j]
+            rtol, atol = dtype(settings[rtol_offset + j]), dtype(settings[atol_offset + j])
+            scale = atol + max(abs(y_old[j]), abs(y_new[j])) * rtol
             ratio = error[j] / scale
             total += ratio * ratio
         return math.sqrt(total / count)
@@ -75,14 +84,15 @@ class ControllerSettings:
     n_states : int
         System size.
     rtol, atol : tuple of float
-        Relative and absolute tolerances, one per state (a scalar is broadcast).
+        Relative and absolute tolerances, one per state (a scalar is
+        broadcast). Run-time settings, as are every subclass's constants.
     order : int
         Order used in the controller's exponents (the method's order).
     """
 
     n_states: int = attrs.field(default=1, validator=attrs.validators.ge(1))
-    rtol: tuple = attrs.field(default=(1e-6,), converter=tolerance_tuple)
-    atol: tuple = attrs.field(default=(1e-6,), converter=tolerance_tuple)
+    rtol: tuple = runtime_setting(default=(1e-6,), converter=tolerance_tuple)
+    atol: tuple = runtime_setting(default=(1e-6,), converter=tolerance_tuple)
     order: int = attrs.field(default=1, validator=attrs.validators.ge(1))
 
     def __attrs_post_init__(self):
@@ -114,10 +124,19 @@ class StepController(CUDAFactory):
         super().__init__(**kwargs)
         self.register_buffer("history", "local_persistent", self.history_size, enabled=self.history_size > 0)
 
+    def runtime_values(self) -> dict:
+        """The tolerances, then the control law's constants (:meth:`control_values`)."""
+        s = self.settings
+        return {**tolerance_values(s.rtol, s.atol, s.n_states), **self.control_values()}
+
+    def control_values(self) -> dict:
+        """Numbers the control law reads at run time, by name (subclasses)."""
+        return {}
+
     def build_norm(self):
         """Device function: weighted RMS norm of an error vector (:func:`weighted_rms_norm`)."""
-        s = self.settings
-        return weighted_rms_norm(self.backend, self.precision, s.n_states, s.rtol, s.atol)
+        return weighted_rms_norm(self.backend, self.precision, self.settings.n_states,
+                                 self.runtime_offset("rtol"), self.runtime_offset("atol"))
 
     def build_control(self):
         """Return ``(control, initialise)`` device functions (subclasses)."""

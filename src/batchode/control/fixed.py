@@ -11,10 +11,10 @@ class FixedStepController(StepController):
     is_adaptive = False
 
     def build_control(self):
-        def control(dt, size, shared, persistent):
+        def control(dt, size, settings, shared, persistent):
             return True, dt
 
-        def initialise(shared, persistent):
+        def initialise(settings, shared, persistent):
             return None
 
         return self.backend.device_function(control), self.backend.device_function(initialise)

@@ -15,6 +15,7 @@ import attrs
 
 from batchode.control.base import StepController
 from batchode.control.integral import IntegralSettings
+from batchode.factory import runtime_setting
 
 
 @attrs.frozen
@@ -27,8 +28,8 @@ class GustafssonSettings(IntegralSettings):
     (``julia_controllers.csv``).
     """
 
-    qmin: float = 0.2
-    qmax: float = 8.0
+    qmin: float = runtime_setting(default=0.2)
+    qmax: float = runtime_setting(default=8.0)
 
 
 class GustafssonController(StepController):
@@ -37,15 +38,21 @@ class GustafssonController(StepController):
     Settings = GustafssonSettings
     history_size = 2
 
+    def control_values(self) -> dict:
+        s = self.settings
+        return dict(safety=s.safety, inv_qmin=1.0 / s.qmin, inv_qmax=1.0 / s.qmax)
+
     def build_control(self):
-        s, c = self.settings, self.constant
+        s, c, dtype, at = self.settings, self.constant, self.precision.type, self.runtime_offset
         exponent = c(1.0 / (s.order + 1))
-        safety, inv_qmin, inv_qmax = c(s.safety), c(1.0 / s.qmin), c(1.0 / s.qmax)
+        safety_at, inv_qmin_at, inv_qmax_at = at("safety"), at("inv_qmin"), at("inv_qmax")
         zero, one, floor = c(0.0), c(1.0), c(1e-2)
         alloc_history = self.buffer_registry.buffers["history"].allocate()
 
-        def control(dt, size, shared, persistent):
+        def control(dt, size, settings, shared, persistent):
             history = alloc_history(shared, persistent)
+            safety, inv_qmin = dtype(settings[safety_at]), dtype(settings[inv_qmin_at])
+            inv_qmax = dtype(settings[inv_qmax_at])
             quotient = max(inv_qmax, min(inv_qmin, size ** exponent / safety))
             if size > one:
                 return False, dt / quotient
@@ -56,7 +63,7 @@ class GustafssonController(StepController):
             history[1] = max(floor, size)
             return True, dt / quotient
 
-        def initialise(shared, persistent):
+        def initialise(settings, shared, persistent):
             history = alloc_history(shared, persistent)
             history[0] = zero
             history[1] = one

@@ -10,17 +10,24 @@ from __future__ import annotations
 import attrs
 
 from batchode.control.base import ControllerSettings, StepController
+from batchode.factory import runtime_setting
 
 
 @attrs.frozen
 class IntegralSettings(ControllerSettings):
     """Safety factor, step-ratio limits and the steady band."""
 
-    safety: float = 0.9
-    qmin: float = 0.2
-    qmax: float = 10.0
-    qsteady_min: float = 1.0
-    qsteady_max: float = 1.0
+    safety: float = runtime_setting(default=0.9)
+    qmin: float = runtime_setting(default=0.2)
+    qmax: float = runtime_setting(default=10.0)
+    qsteady_min: float = runtime_setting(default=1.0)
+    qsteady_max: float = runtime_setting(default=1.0)
+
+
+def step_ratio_values(settings: IntegralSettings) -> dict:
+    """Run-time values of the safety factor, the step-ratio limits (inverted) and the steady band."""
+    return dict(safety=settings.safety, inv_qmin=1.0 / settings.qmin, inv_qmax=1.0 / settings.qmax,
+                steady_low=settings.qsteady_min, steady_high=settings.qsteady_max)
 
 
 class IntegralController(StepController):
@@ -28,13 +35,20 @@ class IntegralController(StepController):
 
     Settings = IntegralSettings
 
-    def build_control(self):
-        s, c = self.settings, self.constant
-        exponent = c(1.0 / (s.order + 1))
-        safety, inv_qmin, inv_qmax = c(s.safety), c(1.0 / s.qmin), c(1.0 / s.qmax)
-        steady_low, steady_high, one = c(s.qsteady_min), c(s.qsteady_max), c(1.0)
+    def control_values(self) -> dict:
+        return step_ratio_values(self.settings)
 
-        def control(dt, size, shared, persistent):
+    def build_control(self):
+        s, c, dtype = self.settings, self.constant, self.precision.type
+        exponent, one = c(1.0 / (s.order + 1)), c(1.0)
+        at = self.runtime_offset
+        safety_at, inv_qmin_at, inv_qmax_at = at("safety"), at("inv_qmin"), at("inv_qmax")
+        steady_low_at, steady_high_at = at("steady_low"), at("steady_high")
+
+        def control(dt, size, settings, shared, persistent):
+            safety, inv_qmin = dtype(settings[safety_at]), dtype(settings[inv_qmin_at])
+            inv_qmax = dtype(settings[inv_qmax_at])
+            steady_low, steady_high = dtype(settings[steady_low_at]), dtype(settings[steady_high_at])
             raw = size ** exponent / safety
             q = max(inv_qmax, min(inv_qmin, raw))
             if size <= one:
@@ -43,7 +57,7 @@ class IntegralController(StepController):
                 return True, dt / q
             return False, dt / min(inv_qmin, raw)
 
-        def initialise(shared, persistent):
+        def initialise(settings, shared, persistent):
             return None
 
         return self.backend.device_function(control), self.backend.device_function(initialise)

@@ -13,16 +13,17 @@ from __future__ import annotations
 import attrs
 
 from batchode.control.base import StepController
-from batchode.control.integral import IntegralSettings
+from batchode.control.integral import IntegralSettings, step_ratio_values
+from batchode.factory import runtime_setting
 
 
 @attrs.frozen
 class PISettings(IntegralSettings):
     """Exponents ``beta1``, ``beta2`` and the initial previous error."""
 
-    beta1: float = 0.14
-    beta2: float = 0.08
-    qoldinit: float = 1e-4
+    beta1: float = runtime_setting(default=0.14)
+    beta2: float = runtime_setting(default=0.08)
+    qoldinit: float = runtime_setting(default=1e-4)
 
 
 class PIController(StepController):
@@ -31,16 +32,24 @@ class PIController(StepController):
     Settings = PISettings
     history_size = 1
 
+    def control_values(self) -> dict:
+        s = self.settings
+        return dict(step_ratio_values(s), beta1=s.beta1, beta2=s.beta2, qoldinit=s.qoldinit)
+
     def build_control(self):
-        s, c = self.settings, self.constant
-        beta1, beta2 = c(s.beta1), c(s.beta2)
-        safety, inv_qmin, inv_qmax = c(s.safety), c(1.0 / s.qmin), c(1.0 / s.qmax)
-        steady_low, steady_high = c(s.qsteady_min), c(s.qsteady_max)
-        qoldinit, zero, one = c(s.qoldinit), c(0.0), c(1.0)
+        c, dtype, at = self.constant, self.precision.type, self.runtime_offset
+        beta1_at, beta2_at, qoldinit_at = at("beta1"), at("beta2"), at("qoldinit")
+        safety_at, inv_qmin_at, inv_qmax_at = at("safety"), at("inv_qmin"), at("inv_qmax")
+        steady_low_at, steady_high_at = at("steady_low"), at("steady_high")
+        zero, one = c(0.0), c(1.0)
         alloc_history = self.buffer_registry.buffers["history"].allocate()
 
-        def control(dt, size, shared, persistent):
+        def control(dt, size, settings, shared, persistent):
             history = alloc_history(shared, persistent)
+            beta1, beta2 = dtype(settings[beta1_at]), dtype(settings[beta2_at])
+            safety, inv_qmin = dtype(settings[safety_at]), dtype(settings[inv_qmin_at])
+            inv_qmax, qoldinit = dtype(settings[inv_qmax_at]), dtype(settings[qoldinit_at])
+            steady_low, steady_high = dtype(settings[steady_low_at]), dtype(settings[steady_high_at])
             q11 = zero
             if size == zero:
                 q = inv_qmax
@@ -54,8 +63,8 @@ class PIController(StepController):
                 return True, dt / q
             return False, dt / min(inv_qmin, q11 / safety)
 
-        def initialise(shared, persistent):
+        def initialise(settings, shared, persistent):
             history = alloc_history(shared, persistent)
-            history[0] = qoldinit
+            history[0] = dtype(settings[qoldinit_at])
 
         return self.backend.device_function(control), self.backend.device_function(initialise)

@@ -18,15 +18,16 @@ import attrs
 
 from batchode.control.base import StepController
 from batchode.control.integral import IntegralSettings
+from batchode.factory import runtime_setting
 
 
 @attrs.frozen
 class PIDSettings(IntegralSettings):
     """Filter exponents applied to the last three inverse errors."""
 
-    beta1: float = 1.0 / 6.0
-    beta2: float = 1.0 / 6.0
-    beta3: float = 0.0
+    beta1: float = runtime_setting(default=1.0 / 6.0)
+    beta2: float = runtime_setting(default=1.0 / 6.0)
+    beta3: float = runtime_setting(default=0.0)
 
 
 class PIDController(StepController):
@@ -35,16 +36,22 @@ class PIDController(StepController):
     Settings = PIDSettings
     history_size = 2
 
+    def control_values(self) -> dict:
+        s = self.settings
+        return dict(safety=s.safety, qmin=s.qmin, qmax=s.qmax, beta1=s.beta1, beta2=s.beta2, beta3=s.beta3)
+
     def build_control(self):
-        s, c = self.settings, self.constant
-        beta1, beta2, beta3 = c(s.beta1), c(s.beta2), c(s.beta3)
-        qmin, qmax = c(s.qmin), c(s.qmax)
+        c, dtype, at = self.constant, self.precision.type, self.runtime_offset
+        beta1_at, beta2_at, beta3_at = at("beta1"), at("beta2"), at("beta3")
+        qmin_at, qmax_at, safety_at = at("qmin"), at("qmax"), at("safety")
         # tiny keeps 1/err finite for an exact step; 1e-30 is a normal float32.
-        safety, one, tiny = c(s.safety), c(1.0), c(1e-30)
+        one, tiny = c(1.0), c(1e-30)
         alloc_history = self.buffer_registry.buffers["history"].allocate()
 
-        def control(dt, size, shared, persistent):
+        def control(dt, size, settings, shared, persistent):
             history = alloc_history(shared, persistent)
+            beta1, beta2, beta3 = dtype(settings[beta1_at]), dtype(settings[beta2_at]), dtype(settings[beta3_at])
+            qmin, qmax, safety = dtype(settings[qmin_at]), dtype(settings[qmax_at]), dtype(settings[safety_at])
             inverse = one / max(size, tiny)
             factor = safety * inverse ** beta1 * history[0] ** beta2 * history[1] ** beta3
             factor = one + math.atan(factor - one)
@@ -56,7 +63,7 @@ class PIDController(StepController):
             # A rejected step must shrink whatever the history says.
             return False, dt * max(qmin, min(factor, safety * inverse ** beta1))
 
-        def initialise(shared, persistent):
+        def initialise(settings, shared, persistent):
             history = alloc_history(shared, persistent)
             history[0] = one
             history[1] = one

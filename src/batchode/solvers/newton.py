@@ -3,7 +3,7 @@
 Newton contract::
 
     status, iterations, linear_iterations = newton(
-        t, base, alpha, p, k, prepare_operator, shared, persistent)
+        t, base, alpha, p, k, prepare_operator, settings, shared, persistent)
 
 1. Solves ``k = f(t, base + alpha * k)`` for the stage derivative ``k``
    (``k`` holds the initial guess on entry and the solution on exit).
@@ -20,6 +20,8 @@ Newton contract::
    times (damping).
 4. Returns ``Status.NEWTON_FAILED`` after ``max_iterations`` or on
    divergence, the linear solver's status if it fails, else 0.
+5. ``settings`` is Newton's block of the run-time values (its tolerances,
+   iteration cap and backtracks, then the linear solver's block).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ import attrs
 import numpy as np
 
 from batchode.control.base import tolerance_tuple
-from batchode.factory import CUDAFactory
+from batchode.control.base import tolerance_values
+from batchode.factory import CUDAFactory, runtime_setting
 from batchode.status import Status
 
 
@@ -44,19 +47,11 @@ def convergence_tolerance(tolerance: float, rtol, precision) -> float:
     return max(tolerance, 10.0 * eps / max(min(rtol), eps))
 
 
-def weight_constants(rtol, atol, n: int, precision) -> tuple[tuple, tuple]:
-    """``(rtol, atol)`` broadcast to ``n`` states as tuples of ``precision`` constants.
-
-    Device code weighs component ``j`` of an update by ``atol[j] + |y_j| rtol[j]``.
-    """
-    dtype = np.dtype(precision).type
-    return (tuple(dtype(v) for v in np.broadcast_to(rtol, n)),
-            tuple(dtype(v) for v in np.broadcast_to(atol, n)))
-
-
 @attrs.frozen
 class NewtonSettings:
     """Tolerance, iteration cap and damping of Newton's method.
+
+    All are run-time settings.
 
     Attributes
     ----------
@@ -69,11 +64,11 @@ class NewtonSettings:
         Halvings of a Newton step allowed when the residual grows (0: none).
     """
 
-    rtol: tuple = attrs.field(default=(1e-6,), converter=tolerance_tuple)
-    atol: tuple = attrs.field(default=(1e-6,), converter=tolerance_tuple)
-    tolerance: float = attrs.field(default=1e-2, validator=attrs.validators.gt(0))
-    max_iterations: int = attrs.field(default=10, validator=attrs.validators.ge(1))
-    max_backtracks: int = attrs.field(default=3, validator=attrs.validators.ge(0))
+    rtol: tuple = runtime_setting(default=(1e-6,), converter=tolerance_tuple)
+    atol: tuple = runtime_setting(default=(1e-6,), converter=tolerance_tuple)
+    tolerance: float = runtime_setting(default=1e-2, validator=attrs.validators.gt(0))
+    max_iterations: int = runtime_setting(default=10, validator=attrs.validators.ge(1))
+    max_backtracks: int = runtime_setting(default=3, validator=attrs.validators.ge(0))
 
 
 class Newton(CUDAFactory):
@@ -95,14 +90,19 @@ class Newton(CUDAFactory):
     def hash_extras(self) -> tuple:
         return (self.system_factory.config_hash,)
 
-    def build(self):
+    def runtime_values(self) -> dict:
         s = self.settings
+        return dict(tolerance_values(s.rtol, s.atol, self.system_factory.n_states),
+                    tolerance=convergence_tolerance(s.tolerance, s.rtol, self.precision),
+                    max_iterations=s.max_iterations, max_backtracks=s.max_backtracks)
+
+    def build(self):
         n = self.system_factory.n_states
         dtype = self.precision.type
-        rtol, atol = weight_constants(s.rtol, s.atol, n, self.precision)
+        at = self.runtime_offset
+        rtol_at, atol_at, tolerance_at = at("rtol"), at("atol"), at("tolerance")
+        max_iterations_at, max_backtracks_at = at("max_iterations"), at("max_backtracks")
         zero, half, count = dtype(0.0), dtype(0.5), dtype(n)
-        tolerance = dtype(convergence_tolerance(s.tolerance, s.rtol, self.precision))
-        max_iterations, max_backtracks = s.max_iterations, s.max_backtracks
         newton_failed = int(Status.NEWTON_FAILED)
         dxdt = self.system_factory.device_function
         linear = self.child("linear").built
@@ -112,6 +112,7 @@ class Newton(CUDAFactory):
         alloc_stage, alloc_residual, alloc_delta = alloc["stage"], alloc["residual"], alloc["delta"]
         alloc_trial, alloc_trial_residual = alloc["trial"], alloc["trial_residual"]
         linear_view = registry.child_view("linear")
+        linear_settings = self.runtime_view("linear")
 
         def residual_of(t, base, alpha, p, k, stage, out):
             """out = f(t, base + alpha k) - k; returns its 2-norm squared."""
@@ -126,7 +127,10 @@ class Newton(CUDAFactory):
 
         residual_of = self.backend.device_function(residual_of)
 
-        def newton(t, base, alpha, p, k, prepare_operator, shared, persistent):
+        def newton(t, base, alpha, p, k, prepare_operator, settings, shared, persistent):
+            tolerance = dtype(settings[tolerance_at])
+            max_iterations, max_backtracks = int(settings[max_iterations_at]), int(settings[max_backtracks_at])
+            linear_block = linear_settings(settings)
             stage = alloc_stage(shared, persistent)
             residual = alloc_residual(shared, persistent)
             delta = alloc_delta(shared, persistent)
@@ -137,13 +141,13 @@ class Newton(CUDAFactory):
             if prepare_operator:
                 for j in range(n):
                     stage[j] = base[j] + alpha * k[j]
-                status = prepare(t, stage, p, alpha, linear_shared, linear_persistent)
+                status = prepare(t, stage, p, alpha, linear_block, linear_shared, linear_persistent)
                 if status != 0:
                     return status, 0, 0
             size = residual_of(t, base, alpha, p, k, stage, residual)
             previous_update = zero
             for iteration in range(max_iterations):
-                status, used = solve(residual, delta, p, linear_shared, linear_persistent)
+                status, used = solve(residual, delta, p, linear_block, linear_shared, linear_persistent)
                 linear_iterations += used
                 if status != 0:
                     return status, iteration + 1, linear_iterations
@@ -157,7 +161,7 @@ class Newton(CUDAFactory):
                     scale *= half
                 update = zero
                 for j in range(n):
-                    weight = atol[j] + abs(stage[j]) * rtol[j]
+                    weight = dtype(settings[atol_at + j]) + abs(stage[j]) * dtype(settings[rtol_at + j])
                     ratio = alpha * scale * delta[j] / weight
                     update += ratio * ratio
                     k[j] = trial[j]

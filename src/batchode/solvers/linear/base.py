@@ -3,8 +3,8 @@
 Linear solver contract (built as :class:`LinearSolverBuild`), for the
 operator ``M = I - alpha * J(t, y)`` of implicit stages::
 
-    status = prepare(t, y, p, alpha, shared, persistent)
-    status, iterations = solve(rhs, x, p, shared, persistent)
+    status = prepare(t, y, p, alpha, settings, shared, persistent)
+    status, iterations = solve(rhs, x, p, settings, shared, persistent)
 
 1. ``prepare`` fixes the operator: it evaluates or factorises ``M`` (dense
    solvers) or stores the linearisation point (matrix-free solvers) in the
@@ -15,6 +15,9 @@ operator ``M = I - alpha * J(t, y)`` of implicit stages::
    that did not converge) and the iterations it took (1 for a direct solve).
 3. The solver reads the system's derivatives through the system factory it
    was given; it does not own the system (the algorithm does).
+4. ``settings`` is the solver's block of the run-time values (a Krylov
+   solver's tolerance and iteration cap; a direct solver has none and
+   ignores it).
 """
 
 from __future__ import annotations

@@ -187,7 +187,7 @@ class DenseLU(LinearSolver):
         alloc_pivots = buffers["pivots"].allocate()
         alloc_work = buffers["jacobian_work"].allocate()
 
-        def prepare(t, y, p, alpha, shared, persistent):
+        def prepare(t, y, p, alpha, settings, shared, persistent):
             factors = alloc_factors(shared, persistent)
             work = alloc_work(shared, persistent)
             jacobian(t, y, p, factors, work)
@@ -197,7 +197,7 @@ class DenseLU(LinearSolver):
                 factors[i * n + i] += one
             return factorise(factors, alloc_pivots(shared, persistent))
 
-        def solve(rhs, x, p, shared, persistent):
+        def solve(rhs, x, p, settings, shared, persistent):
             substitute(alloc_factors(shared, persistent), alloc_pivots(shared, persistent), rhs, x)
             return 0, 1
 

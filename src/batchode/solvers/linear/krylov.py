@@ -41,6 +41,7 @@ import numbers
 
 import attrs
 
+from batchode.factory import runtime_setting
 from batchode.solvers.linear.base import LinearSolver, LinearSolverBuild
 from batchode.status import Status
 
@@ -68,6 +69,9 @@ def _neumann_terms(value) -> int:
 class KrylovSettings:
     """Relative residual tolerance, iteration limits and preconditioner.
 
+    ``tolerance`` and ``max_iterations`` are run-time settings; the
+    others shape the code.
+
     Attributes
     ----------
     tolerance : float
@@ -86,9 +90,9 @@ class KrylovSettings:
         degree ``m`` of the truncated series); unused by the others.
     """
 
-    tolerance: float = attrs.field(default=1e-8, validator=attrs.validators.gt(0))
+    tolerance: float = runtime_setting(default=1e-8, validator=attrs.validators.gt(0))
     restart: int = attrs.field(default=10, validator=attrs.validators.ge(1))
-    max_iterations: int = attrs.field(default=100, validator=attrs.validators.ge(1))
+    max_iterations: int = runtime_setting(default=100, validator=attrs.validators.ge(1))
     preconditioner: str | None = attrs.field(default=None, converter=_preconditioner_name)
     neumann_terms: int = attrs.field(default=2, converter=_neumann_terms)
 
@@ -119,6 +123,9 @@ class _MatrixFree(LinearSolver):
         self.register_buffer("jacobian_matrix", "local", n * n,
                              enabled=lambda: self._scales_by_diagonal() and self._diagonal_source() == "jacobian")
         self.register_buffer("neumann_product", "local", n, enabled=lambda: self._uses("neumann"))
+
+    def runtime_values(self) -> dict:
+        return dict(tolerance=self.settings.tolerance, max_iterations=self.settings.max_iterations)
 
     def _uses(self, preconditioner) -> bool:
         return self.settings.preconditioner == preconditioner
@@ -158,7 +165,7 @@ class _MatrixFree(LinearSolver):
         alloc_point, alloc_work = buffers["point"].allocate(), buffers["jvp_work"].allocate()
         device = self.backend.device_function
 
-        def store_point(t, y, p, alpha, shared, persistent):
+        def store_point(t, y, p, alpha, settings, shared, persistent):
             point = alloc_point(shared, persistent)
             for j in range(n):
                 point[j] = y[j]
@@ -216,8 +223,8 @@ class _MatrixFree(LinearSolver):
 
         diagonal = device(diagonal)
 
-        def prepare(t, y, p, alpha, shared, persistent):
-            store_point(t, y, p, alpha, shared, persistent)
+        def prepare(t, y, p, alpha, settings, shared, persistent):
+            store_point(t, y, p, alpha, settings, shared, persistent)
             inverse = alloc_inverse(shared, persistent)
             diagonal(t, y, p, inverse, shared, persistent)
             for j in range(n):
@@ -269,9 +276,9 @@ class GMRES(_MatrixFree):
 
     def build(self) -> LinearSolverBuild:
         n, m = self.n, self.settings.restart
-        max_iterations = self.settings.max_iterations
+        tolerance_at, max_iterations_at = self.runtime_offset("tolerance"), self.runtime_offset("max_iterations")
         dtype = self.precision.type
-        zero, one, tolerance = dtype(0.0), dtype(1.0), dtype(self.settings.tolerance)
+        zero, one = dtype(0.0), dtype(1.0)
         failed = int(Status.LINEAR_SOLVER_FAILED)
         prepare, apply, precondition = self.build_operator()
         preconditioned = precondition is not None
@@ -283,7 +290,8 @@ class GMRES(_MatrixFree):
         # `if preconditioned:` tests a closure constant: numba prunes the
         # branch not taken before typing, so without a preconditioner this is
         # the plain GMRES and `precondition` (None) is never typed.
-        def solve(rhs, x, p, shared, persistent):
+        def solve(rhs, x, p, settings, shared, persistent):
+            tolerance, max_iterations = dtype(settings[tolerance_at]), int(settings[max_iterations_at])
             basis = alloc_basis(shared, persistent)
             h = alloc_h(shared, persistent)
             rotations = alloc_rot(shared, persistent)
@@ -398,9 +406,9 @@ class MinimalResidual(_MatrixFree):
 
     def build(self) -> LinearSolverBuild:
         n = self.n
-        max_iterations = self.settings.max_iterations
+        tolerance_at, max_iterations_at = self.runtime_offset("tolerance"), self.runtime_offset("max_iterations")
         dtype = self.precision.type
-        zero, tolerance = dtype(0.0), dtype(self.settings.tolerance)
+        zero = dtype(0.0)
         failed = int(Status.LINEAR_SOLVER_FAILED)
         prepare, apply, precondition = self.build_operator()
         preconditioned = precondition is not None
@@ -409,7 +417,8 @@ class MinimalResidual(_MatrixFree):
         alloc_z = buffers["preconditioned"].allocate()
 
         # As in GMRES, `if preconditioned:` is pruned at compile time.
-        def solve(rhs, x, p, shared, persistent):
+        def solve(rhs, x, p, settings, shared, persistent):
+            tolerance, max_iterations = dtype(settings[tolerance_at]), int(settings[max_iterations_at])
             r = alloc_r(shared, persistent)
             image = alloc_image(shared, persistent)
             z = alloc_z(shared, persistent)
