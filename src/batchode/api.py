@@ -41,7 +41,7 @@ DEFAULTS = dict(
     method="tsit5", step_controller=None, rtol=1e-6, atol=1e-6, dt=None, dt_min=None,
     dt_max=math.inf, max_steps=100_000, save_observables=True, precision="float64", backend="auto",
     linear_solver=None, newton_tolerance=1e-2, newton_max_iterations=10,
-    summaries=(), summarise_variables=None, save_time_series=True,
+    summaries=(), summarise_variables=None, save_time_series=True, cache=True,
 )
 
 
@@ -107,6 +107,21 @@ class Solver:
     save_time_series : bool, default True
         False keeps only the final state (and the summaries): no
         time-series output is allocated.
+    cache : bool, default True
+        Keep the compiled kernel in batchode's disk cache
+        (:mod:`batchode.cache`; ``$BATCHODE_CACHE_DIR`` or the user cache
+        directory), so a new process with the same configuration loads it
+        instead of compiling. False compiles in memory only.
+
+    Notes
+    -----
+    Run-time settings (``rtol``, ``atol``, ``dt_min``, ``dt_max``,
+    ``max_steps``, ``newton_tolerance``, ``newton_max_iterations``, the
+    controller's constants, a Krylov solver's ``tolerance`` and
+    ``max_iterations``) reach the compiled kernel as arguments: changing
+    them with :meth:`update` never recompiles. Everything that shapes the
+    code (method, system, precision, backend, controller kind, linear
+    solver, summaries, buffer locations) is compiled in.
     **locations
         Buffer locations and settings of the factory tree, e.g.
         ``loop_state_location="shared"``; see :meth:`describe_memory`.
@@ -173,7 +188,7 @@ class Solver:
                                max_steps=settings["max_steps"],
                                save_observables=bool(settings["save_observables"]),
                                save_time_series=bool(settings["save_time_series"]))
-        return BatchKernel(TrajectoryBody(loop))
+        return BatchKernel(TrajectoryBody(loop), disk_cache=bool(settings["cache"]))
 
     @property
     def locations(self) -> dict:
@@ -356,6 +371,12 @@ class Solver:
         store = None if output is None else self._open_store(output, batch, chunks, overwrite)
         todo = [i for i in range(len(chunks)) if store is None or i not in set(store.completed_chunks)]
         results = None if store is not None else shape.allocate_outputs(self.precision)
+        compile_time = 0.0
+        if client is None and todo:  # a cluster's workers compile (or load) their own kernels
+            compile_time = self._kernel.compile_for(
+                self.chunk_arguments(batch, 0, 1), f"{self.method} kernel for {self.system.n_states} states",
+                notice=progress)
+            started += compile_time
         bar = progress_bar(progress, sum(chunks[i][1] - chunks[i][0] for i in todo))
         try:
             if client is not None:
@@ -375,8 +396,10 @@ class Solver:
             bar.close()
         wall_time = time.perf_counter() - started
         if store is not None:
-            return attrs.evolve(open_result(output, wall_time=wall_time), chunks_computed=len(todo))
-        return attrs.evolve(self._result(batch, *results, wall_time=wall_time), chunks_computed=len(todo))
+            result = open_result(output, wall_time=wall_time)
+        else:
+            result = self._result(batch, *results, wall_time=wall_time)
+        return attrs.evolve(result, chunks_computed=len(todo), compile_time=compile_time)
 
     def _chunk_jobs(self, batch, chunks, todo, results):
         """``(index, runs, kernel arguments)`` of each chunk to compute, made when asked for."""

@@ -8,6 +8,7 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from batchode.backends.base import Backend
+from batchode.cache import install_disk_cache
 
 # error_model="numpy": a division by zero yields inf/nan instead of raising,
 # as on the GPU; device code reports failures through status codes only.
@@ -83,11 +84,17 @@ class CPUBackend(Backend):
 
         return numba.njit(inline="always", **JIT_OPTIONS)(allocate)
 
-    def make_batch_kernel(self, body, shared_elements: int, persistent_elements: int, precision):
+    def make_batch_kernel(self, body, shared_elements: int, persistent_elements: int, precision,
+                          cache_key: str | None = None):
         """Compile a kernel running ``body(i, shared, persistent, args)`` for each trajectory.
 
         Returns ``launch(n, args)``; ``args`` is a tuple of numpy arrays (and
-        scalars) handed to every call of ``body``. Each worker thread takes
+        scalars) handed to every call of ``body``. ``launch.compile(args)``
+        compiles (or loads) the kernel for arguments like ``args`` without
+        running it. With ``cache_key`` (the kernel factory's configuration
+        hash) the compiled kernel is kept in batchode's disk cache
+        (:mod:`batchode.cache`), so another process loads instead of
+        compiling. Each worker thread takes
         trajectories ``w, w + workers, ...``: sweeps put runs of similar cost
         next to each other, so contiguous blocks would leave threads idle.
         Each worker creates its scratch arena (``shared_elements``) and its
@@ -108,9 +115,16 @@ class CPUBackend(Backend):
                     persistent[:] = 0
                     body(i, shared, persistent, args)
 
+        if cache_key is not None:
+            install_disk_cache(kernel, cache_key, "batch_kernel")
+
         def launch(n, args):
             workers = max(1, min(int(n), numba.get_num_threads()))
             kernel(n, workers, tuple(args))
 
+        def compile_for(args):
+            kernel.compile((types.int64, types.int64, numba.typeof(tuple(args))))
+
         launch.kernel = kernel
+        launch.compile = compile_for
         return launch

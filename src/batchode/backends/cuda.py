@@ -16,6 +16,7 @@ import numpy as np
 from numba import cuda
 
 from batchode.backends.base import Backend
+from batchode.cache import install_disk_cache
 
 #: Threads per block when shared memory does not force fewer.
 DEFAULT_THREADS_PER_BLOCK = 128
@@ -88,7 +89,8 @@ class CUDABackend(Backend):
         device = cuda.get_current_device()
         return int(getattr(device, "MAX_SHARED_MEMORY_PER_BLOCK", DEFAULT_SHARED_BYTES_PER_BLOCK))
 
-    def make_batch_kernel(self, body, shared_elements: int, persistent_elements: int, precision):
+    def make_batch_kernel(self, body, shared_elements: int, persistent_elements: int, precision,
+                          cache_key: str | None = None):
         """Compile a kernel running ``body(i, shared, persistent, args)`` on thread ``i``.
 
         Each thread gets ``shared_elements`` of the block's dynamic shared
@@ -98,7 +100,12 @@ class CUDABackend(Backend):
         their index is in ``copy_back`` (all of them by default). The raw
         kernel (``launch.kernel``) is kept for PTX inspection;
         ``launch.on_stream(stream, n, device_args)`` enqueues the kernel on
-        ``stream`` with arguments already on the device (:meth:`run_chunks`).
+        ``stream`` with arguments already on the device (:meth:`run_chunks`);
+        ``launch.compile(args)`` compiles (or loads) it for arguments like
+        ``args`` without launching. With ``cache_key`` (the kernel factory's
+        configuration hash) the compiled kernel is kept in batchode's disk
+        cache (:mod:`batchode.cache`), keyed also by the device's compute
+        capability.
         """
         dtype = np.dtype(precision)
         element = numba.from_dtype(dtype)
@@ -133,6 +140,8 @@ class CUDABackend(Backend):
                 body(i, persistent, persistent, args)
 
         compiled = cuda.jit(kernel)
+        if cache_key is not None and not self.is_simulator:  # the simulator compiles nothing
+            install_disk_cache(compiled, cache_key, "batch_kernel")
         backend = self
 
         def launch_on(stream, n, device_args):
@@ -152,7 +161,12 @@ class CUDABackend(Backend):
                 if isinstance(args[index], np.ndarray):
                     device_args[index].copy_to_host(args[index])
 
+        def compile_for(args):
+            if not backend.is_simulator:
+                compiled.compile((numba.int64, numba.typeof(tuple(args))))
+
         launch.on_stream = launch_on
+        launch.compile = compile_for
         launch.kernel = kernel
         launch.dispatcher = compiled
         return launch

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import sys
+import threading
+import time
+
 import attrs
 
+from batchode.cache import cached_text
 from batchode.factory import CUDAFactory
 from batchode.memory.buffer import PERSISTENT_POOL, SHARED_POOL
 
@@ -30,17 +37,43 @@ class BatchKernel(CUDAFactory):
     gives every trajectory arenas of exactly that size.
     """
 
-    def __init__(self, body: CUDAFactory, *, name="kernel"):
+    #: Seconds a compile may run before :meth:`compile_for` says on a terminal what it is doing.
+    NOTICE_AFTER = 2.0
+
+    def __init__(self, body: CUDAFactory, *, name="kernel", disk_cache: bool = True):
         super().__init__(name=name, precision=body.precision, backend=body.backend.name)
         self.add_child("body", body)
+        #: Keep the compiled kernel in batchode's disk cache (``batchode.cache``). Not a
+        #: setting: it changes where the code is kept, not the code.
+        self.disk_cache = disk_cache
 
     def build(self) -> KernelBuild:
         registry = self.buffer_registry
         shared = registry.pool_elements(SHARED_POOL)
         persistent = registry.pool_elements(PERSISTENT_POOL)
         body = self.child("body").device_function
-        launch = self.backend.make_batch_kernel(body, shared, persistent, self.precision)
+        launch = self.backend.make_batch_kernel(body, shared, persistent, self.precision,
+                                                cache_key=self.config_hash if self.disk_cache else None)
         return KernelBuild(launch, shared, persistent)
+
+    def compile_for(self, args: tuple, description: str = "kernel", notice: bool | None = None) -> float:
+        """Compile the kernel (or load it from the disk cache) for arguments like ``args``; return seconds.
+
+        Free once the kernel exists in this process. When ``notice`` (default:
+        standard error is a terminal) and the work takes longer than
+        :attr:`NOTICE_AFTER` seconds (a real compile, not a cache load), one
+        line says what is being compiled.
+        """
+        started = time.perf_counter()
+        launch = self.built.launch
+        if notice is None:
+            notice = sys.stderr.isatty()
+        message = f"batchode: compiling the {description} ({self.precision.name}, {self.backend.name})"
+        if self.disk_cache:
+            message += "; kept in the compile cache for next time"
+        with _notice_after(self.NOTICE_AFTER if notice else None, message):
+            launch.compile(tuple(args))
+        return time.perf_counter() - started
 
     def launch(self, n: int, args: tuple, **options) -> None:
         """Run the body for trajectories ``0 .. n-1`` with arrays ``args``."""
@@ -51,12 +84,25 @@ class BatchKernel(CUDAFactory):
         return self.backend.run_chunks(self.built.launch, jobs, outputs)
 
     def ptx(self, args: tuple, cc=(9, 0)) -> str:
-        """PTX of this kernel (CUDA backend) for arguments like ``args``."""
+        """PTX of this kernel (CUDA backend) for arguments like ``args``.
+
+        Kept in the disk cache (:func:`batchode.cache.cached_text`) under the
+        configuration hash, the argument types and ``cc``, unless the
+        factory's ``disk_cache`` is off.
+        """
         from batchode.backends.ptx import compile_kernel_ptx
 
         if self.backend.name != "cuda":
             raise ValueError(f"PTX needs a kernel built for the cuda backend, not {self.backend.name!r}")
-        return compile_kernel_ptx(self.built.launch.kernel, kernel_argument_types(args), cc)
+        argument_types = kernel_argument_types(args)
+
+        def make() -> str:
+            return compile_kernel_ptx(self.built.launch.kernel, argument_types, cc)
+
+        if not self.disk_cache:
+            return make()
+        key = hashlib.sha256(repr((self.config_hash, tuple(cc), argument_types)).encode()).hexdigest()
+        return cached_text("ptx", key, make)
 
     def ptxas_report(self, args: tuple, arch: str = "sm_90"):
         """Registers, stack frame and spills ptxas reports for this kernel."""
@@ -64,6 +110,21 @@ class BatchKernel(CUDAFactory):
 
         cc = (int(arch[3:-1]), int(arch[-1]))
         return ptxas_report(self.ptx(args, cc), arch)
+
+
+@contextlib.contextmanager
+def _notice_after(seconds: float | None, message: str):
+    """Print ``message`` to standard error if the block is still running after ``seconds`` (None: never)."""
+    if seconds is None:
+        yield
+        return
+    timer = threading.Timer(seconds, lambda: print(message, file=sys.stderr, flush=True))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def kernel_argument_types(args: tuple) -> tuple:

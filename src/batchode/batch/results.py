@@ -39,7 +39,8 @@ class SolveResult:
     state_names, observable_names : tuple of str
     method, backend, precision : str
     wall_time : float
-        Seconds spent in the solve (inputs, kernel and outputs).
+        Seconds spent in the solve (inputs, kernel and outputs), compiling
+        excluded.
     summaries : dict of name -> ndarray
         One array per selected metric, (n_runs, n_windows, n_variables), or
         (n_runs, n_windows, n_variables, n_components) for metrics with
@@ -58,6 +59,9 @@ class SolveResult:
     chunks_computed : int or None
         Chunks of runs the solve that made this result computed (fewer than
         all when it resumed a store; None when read back from disk).
+    compile_time : float
+        Seconds the solve spent getting its kernel: compiling it, loading it
+        from the disk cache, or nothing when this process already had it.
     """
 
     t: np.ndarray
@@ -82,6 +86,7 @@ class SolveResult:
     summary_components: dict = attrs.Factory(dict)
     output_path: str | None = None
     chunks_computed: int | None = None
+    compile_time: float = 0.0
 
     @property
     def final_state(self) -> np.ndarray:
@@ -133,7 +138,7 @@ class SolveResult:
         return (
             f"SolveResult({self.n_runs} runs x {len(self.t)} saves x {len(self.state_names)} states, "
             f"method={self.method!r}, backend={self.backend!r}, {int(self.success.sum())} succeeded, "
-            f"{self.wall_time:.3g} s)"
+            f"{self.wall_time:.3g} s, compile {self.compile_time:.3g} s)"
         )
 
 
