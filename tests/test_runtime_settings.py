@@ -5,6 +5,7 @@ run-time change must compile nothing, and the new numbers must take effect.
 """
 
 import contextlib
+import warnings
 
 import numpy as np
 import pytest
@@ -167,3 +168,14 @@ def test_float32_runs_keep_float64_time():
     assert dense.status[0] == 0 and len(dense.t) == 101
     assert len(np.unique(dense.y[0, :, 0])) == 101
     np.testing.assert_allclose(dense.y[0, :, 0], np.exp(-(dense.t - 1e4)), rtol=1e-5)
+
+
+def test_a_relative_tolerance_below_the_precision_warns_and_is_raised_to_its_floor():
+    with pytest.warns(UserWarning, match=r"rtol=1e-12 is below 5 machine epsilons of float32"):
+        solver = Solver(lorenz(), method="tsit5", precision="float32", rtol=1e-12, backend="cpu")
+    controller = solver.loop.child("controller")
+    floor = 5 * np.finfo(np.float32).eps
+    np.testing.assert_array_equal(controller.runtime_vector()[controller.runtime_layout()["rtol"]], [floor] * 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Solver(lorenz(), method="tsit5", precision="float32", rtol=1e-6, backend="cpu")  # 8.4 eps: fine

@@ -162,6 +162,7 @@ class Solver:
 
     def _make_tree(self, settings) -> BatchKernel:
         precision = _precision(settings["precision"])
+        settings = _checked_numbers(settings, precision, self.system.n_states)
         backend = resolve_backend(settings["backend"]).name
         tableau = get_tableau(settings["method"])
         controller_name = settings["step_controller"]
@@ -170,8 +171,6 @@ class Solver:
         adaptive = controller_class(controller_name).is_adaptive
         if not adaptive and settings["dt"] is None:
             raise ValueError("step_controller='fixed' needs a step: pass dt=...")
-        if settings["dt"] is not None and not (np.isfinite(settings["dt"]) and settings["dt"] > 0):
-            raise ValueError(f"dt must be a positive number, got {settings['dt']!r}")
         options = dict(precision=precision, backend=backend)
         system = SystemFactory(self.system, **options)
         newton = dict(rtol=settings["rtol"], atol=settings["atol"], tolerance=settings["newton_tolerance"],
@@ -182,9 +181,8 @@ class Solver:
             controller_name, tableau.name, tableau.order, n_states=self.system.n_states,
             rtol=settings["rtol"], atol=settings["atol"], **options,
         )
-        dt_min = settings["dt_min"] if settings["dt_min"] is not None else 1e-12
         summaries = SummaryOutputs(system, _metric_list(settings["summaries"]), settings["summarise_variables"])
-        loop = IntegrationLoop(step, controller, summaries, dt_min=dt_min, dt_max=settings["dt_max"],
+        loop = IntegrationLoop(step, controller, summaries, dt_min=settings["dt_min"], dt_max=settings["dt_max"],
                                max_steps=settings["max_steps"],
                                save_observables=bool(settings["save_observables"]),
                                save_time_series=bool(settings["save_time_series"]))
@@ -571,6 +569,85 @@ def solve_ivp(system, t_span, y0=None, parameters=None, method="tsit5", save_eve
     return solver.solve(t_span, y0=y0, parameters=parameters, save_every=save_every, grid=grid,
                         summarise_every=summarise_every, output=output, chunk_memory=chunk_memory,
                         chunk_runs=chunk_runs, progress=progress, overwrite=overwrite, client=client)
+
+
+#: Default smallest adaptive step (``dt_min=None``).
+DEFAULT_DT_MIN = 1e-12
+#: Relative tolerances below this many machine epsilons of the working
+#: precision cannot be met (an error estimate is itself rounded at a few
+#: eps); like scipy (which uses 100 eps of float64), they are raised to it
+#: with a warning. 5 keeps float32's customary rtol = 1e-6 (8.4 eps).
+RTOL_FLOOR_EPSILONS = 5
+
+
+def _real(name: str, value, *, positive: bool, allow_inf: bool = False) -> float:
+    """``value`` as a float, or a ValueError/TypeError naming ``name`` and what was expected."""
+    expected = "a positive number" if positive else "a non-negative number"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be {expected}, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    if math.isnan(value) or (math.isinf(value) and not allow_inf) or value < 0 or (positive and value == 0):
+        raise ValueError(f"{name} must be {expected}{' (inf allowed)' if allow_inf else ''}, got {value!r}")
+    return value
+
+
+def _count(name: str, value, minimum: int = 1) -> int:
+    """``value`` as an int of at least ``minimum``; a float, bool or string is refused, not rounded."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r} ({type(value).__name__})")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _tolerance(name: str, value, n_states: int) -> tuple:
+    """``rtol``/``atol`` as a tuple (scalar or one per state), or an error naming ``name``."""
+    try:
+        values = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a non-negative number or one per state, got {value!r}") from None
+    if values.ndim != 1 or values.size not in (1, n_states):
+        raise ValueError(f"{name} must be one number or {n_states} (one per state), got {value!r}")
+    if not np.all(np.isfinite(values)) or np.any(values < 0):
+        raise ValueError(f"{name} must be finite and non-negative, got {value!r}")
+    return tuple(float(v) for v in values)
+
+
+def _checked_numbers(settings: dict, precision, n_states: int) -> dict:
+    """The settings with every number checked (before anything is built) and ``rtol`` floored.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the setting, the value given and what was expected.
+    """
+    import warnings
+
+    checked = dict(settings)
+    rtol = _tolerance("rtol", settings["rtol"], n_states)
+    atol = _tolerance("atol", settings["atol"], n_states)
+    if max(rtol) == 0.0 and max(atol) == 0.0:
+        raise ValueError("rtol and atol cannot both be zero")
+    floor = RTOL_FLOOR_EPSILONS * float(np.finfo(precision).eps)
+    if min(rtol) < floor:
+        warnings.warn(f"rtol={settings['rtol']!r} is below {RTOL_FLOOR_EPSILONS} machine epsilons of "
+                      f"{np.dtype(precision).name} ({floor:.1e}), which no error estimate can resolve; "
+                      f"using rtol = max(rtol, {floor:.1e})", UserWarning, stacklevel=4)
+        rtol = tuple(max(v, floor) for v in rtol)
+    checked.update(rtol=rtol, atol=atol)
+    if settings["dt"] is not None:
+        checked["dt"] = _real("dt", settings["dt"], positive=True)
+    dt_min = DEFAULT_DT_MIN if settings["dt_min"] is None else _real("dt_min", settings["dt_min"], positive=True)
+    dt_max = _real("dt_max", settings["dt_max"], positive=True, allow_inf=True)
+    if dt_min > dt_max:
+        raise ValueError(f"dt_min={dt_min!r} is larger than dt_max={dt_max!r}; expected dt_min <= dt_max")
+    checked.update(dt_min=dt_min, dt_max=dt_max, max_steps=_count("max_steps", settings["max_steps"]),
+                   newton_tolerance=_real("newton_tolerance", settings["newton_tolerance"], positive=True),
+                   newton_max_iterations=_count("newton_max_iterations", settings["newton_max_iterations"]))
+    for flag in ("save_observables", "save_time_series", "cache"):
+        if not isinstance(settings[flag], (bool, np.bool_)):
+            raise TypeError(f"{flag} must be True or False, got {settings[flag]!r}")
+    return checked
 
 
 def _metric_list(summaries) -> tuple:

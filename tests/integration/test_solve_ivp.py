@@ -80,7 +80,7 @@ def test_combinatorial_and_verbatim_grids():
     (dict(method="ralston-33", step_controller="pi"), "'ralston-33' has no error estimate"),
     (dict(precision="float16"), "float32"),
     (dict(backend="gpu"), "unknown backend"),
-    (dict(rtol=-1.0), "tolerances"),
+    (dict(rtol=-1.0), "rtol must be finite and non-negative, got -1.0"),
     (dict(loop_stat_location="shared"), "loop_state_location"),
 ])
 def test_bad_settings_raise_before_compiling(kwargs, message):
