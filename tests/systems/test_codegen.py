@@ -167,7 +167,8 @@ POINTS = np.random.default_rng(3).uniform(-2, 2, (4, 2))
 def test_generated_code_matches_numpy(tree_x, tree_y):
     # Run the generated source as plain Python: it is exactly what numba
     # compiles, and skipping the jit keeps each example fast.
-    system = ODESystem.from_equations([f"dx = {_text(tree_x)}", f"dy = {_text(tree_y)}"])
+    system = ODESystem.from_equations([f"dx = {_text(tree_x)}", f"dy = {_text(tree_y)}"],
+                                      initial_state=["x", "y"])  # a tree may read neither
     dxdt = system.make_device_functions(lambda f: f, np.float64).dxdt
     for x, y in POINTS:
         dydt = np.empty(2)
