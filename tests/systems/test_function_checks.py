@@ -123,6 +123,7 @@ def test_a_returned_tuple_compiles_for_cuda_in_float32():
     (lambda t, y, p, dydt: dydt.__setitem__(0, 1.0),
      "rhs did not write entry 1 of its output (1 of 2 entries unwritten at t=0.5); expected rhs(t, y, p, dydt)"),
     (lambda t, y, p, dydt: dydt.__setitem__(slice(None), 1j), "rhs raised TypeError"),
+    (lambda t, y, p, dydt: dydt.__setitem__(slice(None), y[0] * 1j), "rhs raised ComplexWarning: Casting complex"),
     (lambda t, y, p, dydt: undefined_name, "rhs raised NameError: name 'undefined_name' is not defined"),  # noqa: F821
 ])
 def test_functions_that_do_not_fill_dydt_are_refused(function, message):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
 
 import numpy as np
 
@@ -174,7 +175,7 @@ def save_times(t0: float, t1: float, save_every: float | None) -> np.ndarray:
     """Times at which the state is saved: every ``save_every`` from t0, and t1."""
     if save_every is None:
         return np.array([t1])
-    if not (np.isfinite(save_every) and save_every > 0):
+    if not (isinstance(save_every, numbers.Real) and np.isfinite(save_every) and save_every > 0):
         raise ValueError(f"save_every must be a positive number, got {save_every!r}")
     count = int(np.floor((t1 - t0) / save_every * (1 + 1e-12)))
     times = t0 + save_every * np.arange(count + 1)

@@ -60,10 +60,14 @@ def check_output_path(path) -> None:
 
     Raises
     ------
+    TypeError
+        When ``path`` is not a path.
     ValueError
         Naming the path: a store there would mean writing into (and, to
         replace it, deleting) the directory the user works in.
     """
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"output must be a path (str or os.PathLike), got {path!r}")
     target = os.path.realpath(os.fspath(path))
     here = os.path.realpath(os.getcwd())
     if here == target or here.startswith(target.rstrip(os.sep) + os.sep):
@@ -214,10 +218,18 @@ class ResultStore:
 
     @classmethod
     def open(cls, path, mode="r") -> "ResultStore":
-        """Open an existing store (``mode="r+"`` to keep writing)."""
+        """Open an existing store (``mode="r+"`` to keep writing).
+
+        Raises
+        ------
+        FileNotFoundError
+            When ``path`` holds no store batchode wrote.
+        """
         zarr = _require("zarr", "open_result", "export")
-        if not os.path.exists(os.fspath(path)):
-            raise FileNotFoundError(f"no batchode result store at {os.fspath(path)!r}")
+        if not written_by_batchode(path):
+            what = "nothing" if not os.path.lexists(os.fspath(path)) else "no store batchode wrote"
+            raise FileNotFoundError(f"no batchode result store at {os.fspath(path)!r} ({what} there); expected the "
+                                    "path given as output= to a solve")
         return cls(zarr.open_group(os.fspath(path), mode=mode), path)
 
     @property

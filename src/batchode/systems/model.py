@@ -216,7 +216,8 @@ def _classify(
         if equation.lhs in by_lhs:
             first = by_lhs[equation.lhs]
             raise ValueError(
-                f"'{equation.lhs}' is defined twice: {first.describe()} and {equation.describe()}"
+                f"'{equation.lhs}' is defined twice: {first.describe()} and {equation.describe()}; "
+                "expected one equation per name"
             )
         by_lhs[equation.lhs] = equation
 
@@ -290,6 +291,8 @@ def _substitute_observables(
         raise ValueError(
             "observables depend on each other in a cycle: "
             + "; ".join(equations[name].describe() for name in cycle)
+            + "; expected each observable to be computable from states, parameters, constants, "
+            "drivers, t and observables defined without it"
         ) from None
     resolved: dict[sympy.Symbol, sympy.Expr] = {}
     for name in order:

@@ -194,7 +194,7 @@ def parse_equations(equations: str | Sequence[str]) -> tuple[Equation, ...]:
     if isinstance(equations, str):
         return _parse_block(equations, lambda line: f"line {line}")
     if not isinstance(equations, Sequence) or not all(isinstance(e, str) for e in equations):
-        raise TypeError("equations must be a string or a sequence of strings")
+        raise TypeError(f"equations must be a string or a sequence of strings, got {equations!r}")
     parsed: list[Equation] = []
     for index, text in enumerate(equations, start=1):
         parsed.extend(_parse_block(text, lambda _line, i=index: f"equation {i}"))
@@ -276,7 +276,7 @@ def rhs_to_sympy(equation: Equation, symbols: Mapping[str, sympy.Symbol]) -> sym
     if expression.has(*_NON_REAL_VALUES):
         raise ValueError(
             f"{equation.describe()}: the right-hand side contains a non-real or "
-            f"non-finite value ({expression})"
+            f"non-finite value ({expression}); expected a finite real value"
         )
     return expression
 
@@ -294,7 +294,7 @@ class _Converter:
     def convert(self, node: ast.expr) -> sympy.Expr:
         match node:
             case ast.Constant(value=bool()):
-                raise self.fail(f"unsupported constant {node.value!r}")
+                raise self.fail(f"unsupported constant {node.value!r}; expected a number")
             case ast.Constant(value=int()):
                 return sympy.Integer(node.value)
             case ast.Constant(value=float()):
@@ -307,7 +307,8 @@ class _Converter:
             case ast.UnaryOp(op=op) if type(op) in _UNARY_OPERATORS:
                 return self.apply(_UNARY_OPERATORS[type(op)], (self.convert(node.operand),), node)
             case ast.BinOp() | ast.UnaryOp():
-                raise self.fail(f"unsupported operator in '{ast.unparse(node)}'")
+                raise self.fail(f"unsupported operator in '{ast.unparse(node)}'; allowed are + - * / ** "
+                                "and unary + -")
             case ast.Call():
                 return self.call(node)
             case ast.Compare():
@@ -365,14 +366,17 @@ class _Converter:
         if name in self.symbols:
             return self.symbols[name]
         if name in FUNCTIONS or name == IFELSE:
-            raise self.fail(f"function '{name}' used without calling it")
+            raise self.fail(f"function '{name}' used without calling it; expected a call such as {name}(x)")
         close = difflib.get_close_matches(name, list(self.symbols), n=3)
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise self.fail(f"unknown symbol '{name}'{hint}")
+        defined = sorted(self.symbols)
+        listed = ", ".join(defined[:30]) + (f", ... ({len(defined)} in all)" if len(defined) > 30 else "")
+        raise self.fail(f"unknown symbol '{name}'{hint} (the names defined are {listed})")
 
     def check_exponent(self, base: sympy.Expr, exponent: sympy.Expr, node: ast.expr) -> None:
         if base.is_Rational and exponent.is_Integer and abs(exponent) > _MAX_EXACT_EXPONENT:
-            raise self.fail(f"exponent too large in '{ast.unparse(node)}'")
+            raise self.fail(f"exponent too large in '{ast.unparse(node)}'; expected at most "
+                            f"{_MAX_EXACT_EXPONENT} in absolute value for a power of an exact number")
 
     def call(self, node: ast.Call) -> sympy.Expr:
         if not isinstance(node.func, ast.Name) or (

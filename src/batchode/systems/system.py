@@ -267,7 +267,7 @@ class ODESystem:
             name: None if f is None else _python_function(f, name) for name, f in given.items()
         }
         if isinstance(state_names, str) or not isinstance(state_names, Sequence):
-            raise TypeError("state_names must be a sequence of names")
+            raise TypeError(f"state_names must be a sequence of names, got {state_names!r}")
         states = tuple(check_name(name, "state") for name in state_names)
         parameter_names, parameter_defaults = _names_and_defaults(parameters, "parameter")
         for name in parameter_names:
@@ -547,7 +547,10 @@ def _call(function: Callable, what: str, arguments: tuple):
     sizes = ", ".join(str(len(a)) for a in arguments[1:])
     described = f"called once in Python as {what}(t, arrays of exactly {sizes} entries)"
     try:
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            # Storing a complex value into dydt drops its imaginary part
+            # with only a warning here (compiled, it does not type-check).
+            warnings.simplefilter("error", np.exceptions.ComplexWarning)
             return function(*arguments)
     except IndexError as error:
         raise ValueError(
@@ -602,7 +605,7 @@ def _names_and_defaults(
         names = tuple(values)
         defaults = (None,) * len(names)
     else:
-        raise TypeError(f"{kind}s must be a sequence of names or a mapping of names to values")
+        raise TypeError(f"{kind}s must be a sequence of names or a mapping of names to values, got {values!r}")
     for name in names:
         if not isinstance(name, str):
             raise TypeError(f"{kind} names must be strings, got {name!r}")
@@ -618,7 +621,7 @@ def _initial_values(
     if isinstance(values, Mapping):
         unknown = set(values) - set(states)
         if unknown:
-            raise ValueError(f"initial_state names unknown states {sorted(unknown)}")
+            raise ValueError(f"initial_state names unknown states {sorted(unknown)}; the states are {list(states)}")
         return tuple(
             _optional_float(values[s], f"initial state {s!r}") if s in values else None for s in states
         )
@@ -640,7 +643,7 @@ def _check_distinct(names: Sequence[str]) -> None:
     seen = set()
     for name in names:
         if name in seen:
-            raise ValueError(f"'{name}' is listed twice")
+            raise ValueError(f"'{name}' is listed twice; expected each state and parameter name once")
         seen.add(name)
 
 
