@@ -50,8 +50,31 @@ class SolverSpec:
     key: str
 
 
+def check_client(client) -> None:
+    """Refuse anything but a ``dask.distributed.Client`` as ``client=``.
+
+    Raises
+    ------
+    ImportError
+        When Dask's ``distributed`` is not installed.
+    TypeError
+        Naming what was given instead (an address string must first be
+        connected to: ``Client("host:port")``).
+    """
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ImportError("client= needs Dask: pip install 'batchode[distributed]'") from None
+    if isinstance(client, Client):
+        return
+    hint = (f"; connect to the scheduler first: client=dask.distributed.Client({client!r})"
+            if isinstance(client, str) else "")
+    raise TypeError(f"client must be a dask.distributed.Client, got {client!r} ({type(client).__name__}){hint}")
+
+
 def distributed_chunk_runs(n_runs: int, client) -> int:
-    """Runs per chunk giving each worker thread about ``CHUNKS_PER_THREAD`` chunks."""
+    """Runs per chunk giving each worker thread about ``CHUNKS_PER_THREAD`` chunks (see :func:`check_client`)."""
+    check_client(client)
     threads = max(sum(client.nthreads().values()), 1)
     return max(1, -(-n_runs // (threads * CHUNKS_PER_THREAD)))
 
@@ -110,12 +133,12 @@ def solve_chunks_on_cluster(solver, batch, chunks, todo, client, store, results,
 
     Outputs go to ``store`` (by the workers) or, gathered, into the
     run-major ``results`` arrays. Blocks until every chunk is done; raises
-    the first task error that survived Dask's retries.
+    the first task error that survived Dask's retries; refuses a ``client``
+    that is not a Dask client (:func:`check_client`).
     """
-    try:
-        from distributed import as_completed
-    except ImportError:
-        raise ImportError("client= needs Dask: pip install 'batchode[distributed]'") from None
+    check_client(client)
+    from distributed import as_completed
+
     spec = SolverSpec(solver.system, solver.settings, solver.locations, solver.configuration_key)
     # hash=False: a fresh key per solve, so a second solve never races the
     # release of the first one's copy of an equal spec.

@@ -6,6 +6,7 @@ worker.
 """
 
 import os
+import re
 import signal
 import threading
 import time
@@ -51,6 +52,20 @@ def assert_same(got, expected):
         np.testing.assert_array_equal(np.asarray(getattr(got, name)[...]), getattr(expected, name), err_msg=name)
     for name, values in expected.summaries.items():
         np.testing.assert_array_equal(got.summaries[name], values, err_msg=name)
+
+
+@pytest.mark.parametrize("not_a_client, hint", [
+    ("127.0.0.1:8786", "connect to the scheduler first: client=dask.distributed.Client('127.0.0.1:8786')"),
+    (object, "(type)"),
+])
+def test_a_client_that_is_not_a_dask_client_is_refused(solver, not_a_client, hint):
+    # Once an AttributeError ('str' object has no attribute 'nthreads').
+    for chunk_runs in (None, CHUNK):
+        with pytest.raises(TypeError, match=re.escape(f"client must be a dask.distributed.Client, got "
+                                                      f"{not_a_client!r}")) as error:
+            solver.solve((0.0, 1.0), parameters=SWEEP, save_every=0.1, chunk_runs=chunk_runs,
+                         client=not_a_client)
+        assert hint in str(error.value)
 
 
 def test_cluster_binds_loopback_only(client):

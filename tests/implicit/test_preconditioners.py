@@ -24,7 +24,6 @@ N = 6
 RATES = [10.0 ** (4.0 * i / (N - 1)) for i in range(N)]
 COUPLINGS = np.array([0.1, 1.0, 10.0])
 PRECONDITIONER = "loop_algorithm_newton_linear_preconditioner"
-RNG = np.random.default_rng(7)
 
 
 def graded_chain() -> batchode.ODESystem:
@@ -158,7 +157,8 @@ def test_solution_meets_the_true_residual_tolerance(kind, preconditioner, alpha,
     factory = SystemFactory(make_system())
     plain, preconditioned = kind(factory), kind(factory, preconditioner=preconditioner)
     assert preconditioned._scales_by_diagonal() == (make_system is graded_chain)
-    y, p, rhs = RNG.uniform(0, 1, N), np.array([1.0]), RNG.normal(size=N)
+    rng = np.random.default_rng(7)
+    y, p, rhs = rng.uniform(0, 1, N), np.array([1.0]), rng.normal(size=N)
     jacobian, work = np.empty(N * N), np.empty(2 * N)
     SystemFactory(graded_chain()).jacobian_function(0.0, y, p, jacobian, work)
     matrix = np.eye(N) - alpha * jacobian.reshape(N, N)

@@ -4,12 +4,17 @@
 inputs need the same length; single values are broadcast).
 ``grid="combinatorial"``: every combination of the swept inputs, the first
 input varying slowest.
+
+An input is a dict by name, an array by position, a pandas Series by index
+label (like a dict), or a pandas DataFrame by column name (its rows are
+runs, one sweep axis like a 2-D array).
 """
 
 from __future__ import annotations
 
 import difflib
 import math
+import numbers
 
 import numpy as np
 
@@ -17,26 +22,72 @@ GRIDS = ("verbatim", "combinatorial")
 
 
 def _close(name, names) -> str:
+    if not isinstance(name, str):
+        return ""
     close = difflib.get_close_matches(name, list(names), n=2)
     return f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
 
 
-def _axes(kind: str, values, names: tuple[str, ...], defaults: np.ndarray) -> tuple[list, np.ndarray]:
+def _is_pandas(values, name: str) -> bool:
+    """Whether ``values`` is a pandas ``name`` (DataFrame, Series), without importing pandas."""
+    return any(cls.__module__.startswith("pandas") and cls.__name__ == name for cls in type(values).__mro__)
+
+
+def _frame_axis(kind: str, frame, names: tuple[str, ...]) -> tuple[tuple[int, ...], np.ndarray]:
+    """The columns (by name) and rows of a DataFrame of ``kind`` values."""
+    columns = list(frame.columns)
+    for label in columns:
+        if label not in names:
+            hint = _close(label, names) or (
+                "; a DataFrame's columns are matched by name (pass frame.to_numpy() to match by position)")
+            raise ValueError(f"DataFrame column {label!r} is not a {kind} name; the system's {kind}s are "
+                             f"{list(names)}{hint}")
+    if len(set(columns)) != len(columns):
+        twice = sorted({label for label in columns if columns.count(label) > 1})
+        raise ValueError(f"DataFrame columns {twice} appear more than once; expected one column per {kind}")
+    try:
+        rows = frame.to_numpy(dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{kind}s: the DataFrame's columns must hold numbers ({error})") from None
+    return tuple(names.index(label) for label in columns), rows
+
+
+def _numbers(values, what: str, expected: str) -> np.ndarray:
+    """``values`` as a float64 array, or an error saying what was expected."""
+    if isinstance(values, str | bytes):
+        raise ValueError(f"{what}: expected {expected}, got {values!r}")
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{what}: expected {expected}, got {values!r} ({error})") from None
+
+
+def _axes(kind: str, values, names: tuple[str, ...], defaults: np.ndarray) -> tuple[list, np.ndarray, set]:
     """Split one input into sweep axes.
 
-    Returns ``(axes, base)``: ``axes`` is a list of ``(columns, rows)`` with
-    ``rows`` of shape (length, len(columns)); ``base`` is the single-run row
-    of defaults overridden by every non-swept value.
+    Returns ``(axes, base, given)``: ``axes`` is a list of ``(columns,
+    rows)`` with ``rows`` of shape (length, len(columns)); ``base`` is the
+    single-run row of defaults overridden by every non-swept value;
+    ``given`` holds the columns the input supplied.
     """
     base = defaults.astype(np.float64).copy()
     axes = []
     if values is None:
-        return axes, base
+        return axes, base, set()
+    if _is_pandas(values, "Series"):  # one value per name, e.g. a DataFrame's row
+        values = dict(values.items())
+    if _is_pandas(values, "DataFrame"):
+        columns, rows = _frame_axis(kind, values, names)
+        if len(rows) == 1:
+            base[list(columns)] = rows[0]
+        else:
+            axes.append((columns, rows))
+        return axes, base, set(columns)
     if isinstance(values, dict):
         for name, value in values.items():
             if name not in names:
                 raise ValueError(f"unknown {kind} {name!r}; the system's {kind}s are {list(names)}{_close(name, names)}")
-            array = np.asarray(value, dtype=np.float64)
+            array = _numbers(value, f"{kind} {name!r}", "a number or a 1-D array of numbers")
             if array.ndim > 1:
                 raise ValueError(f"{kind} {name!r}: expected a scalar or a 1-D array, got shape {array.shape}")
             column = names.index(name)
@@ -44,9 +95,10 @@ def _axes(kind: str, values, names: tuple[str, ...], defaults: np.ndarray) -> tu
                 base[column] = array.reshape(-1)[0]
             else:
                 axes.append(((column,), array.reshape(-1, 1)))
-        return axes, base
-    array = np.asarray(values, dtype=np.float64)
+        return axes, base, {names.index(name) for name in values}
     width = len(names)
+    array = _numbers(values, f"{kind}s", f"a dict by name, a 1-D array of {width} numbers or a 2-D array "
+                                          f"(runs, {width})")
     if array.ndim == 1 and array.size == width:
         base[:] = array
     elif array.ndim == 2 and array.shape[1] == width:
@@ -59,23 +111,29 @@ def _axes(kind: str, values, names: tuple[str, ...], defaults: np.ndarray) -> tu
             f"{kind}s: expected a dict by name, a 1-D array of {width} values or a 2-D array "
             f"(runs, {width}); got shape {array.shape}"
         )
-    return axes, base
+    return axes, base, set(range(width))
 
 
 def build_runs(system, y0, parameters, grid: str = "verbatim") -> tuple[np.ndarray, np.ndarray]:
     """Initial states ``(runs, n_states)`` and parameters ``(runs, n_parameters)``.
 
-    Raises ``ValueError`` for unknown names, bad shapes, mismatched lengths
-    (verbatim), values missing a default, and non-finite values.
+    Raises ``ValueError`` for unknown names, bad shapes, an empty sweep (no
+    runs), mismatched lengths (verbatim), values missing a default, and
+    non-finite values (naming the value and the run).
     """
     if grid not in GRIDS:
         raise ValueError(f"unknown grid {grid!r}; expected one of {GRIDS}")
-    state_axes, state_base = _axes("state", y0, system.state_names, system.default_initial_state)
-    parameter_axes, parameter_base = _axes(
+    state_axes, state_base, states_given = _axes("state", y0, system.state_names, system.default_initial_state)
+    parameter_axes, parameter_base, parameters_given = _axes(
         "parameter", parameters, system.parameter_names, system.default_parameters
     )
     bases = (state_base, parameter_base)
     axes = [(0, columns, rows) for columns, rows in state_axes] + [(1, c, r) for c, r in parameter_axes]
+    for which, columns, rows in axes:
+        if len(rows) == 0:
+            kind = "initial state" if which == 0 else "parameter"
+            raise ValueError(f"{kind} {_describe(system, which, columns)!r}: an empty sweep gives no runs; "
+                             "expected at least one value")
     if grid == "verbatim":
         lengths = {len(rows) for _, _, rows in axes}
         if len(lengths) > 1:
@@ -93,14 +151,18 @@ def build_runs(system, y0, parameters, grid: str = "verbatim") -> tuple[np.ndarr
     outputs = [np.tile(base, (n_runs, 1)) for base in bases]
     for (which, columns, rows), indices in zip(axes, index_sets):
         outputs[which][:, list(columns)] = rows[indices]
-    for array, names, kind in ((outputs[0], system.state_names, "initial state"),
-                               (outputs[1], system.parameter_names, "parameter")):
+    for array, names, kind, given in ((outputs[0], system.state_names, "initial state", states_given),
+                                      (outputs[1], system.parameter_names, "parameter", parameters_given)):
         bad = ~np.isfinite(array)
         if bad.any():
             run, column = np.argwhere(bad)[0]
-            value = array[run, column]
-            reason = "has no default; supply it" if np.isnan(value) else f"is {value}"
-            raise ValueError(f"{kind} {names[column]!r} {reason} (run {run}; values must be finite)")
+            if column not in given:  # NaN: the system's mark for "no default"
+                raise ValueError(f"{kind} {names[column]!r} has no default; supply it (e.g. "
+                                 f"{'y0' if kind == 'initial state' else 'parameters'}={{{names[column]!r}: ...}})")
+            runs = np.flatnonzero(bad[:, column])
+            more = f" and {len(runs) - 1} more run(s)" if len(runs) > 1 else ""
+            raise ValueError(f"{kind} {names[column]!r} is {array[run, column]} in run {run}{more}; "
+                             "expected a finite number")
     return outputs[0], outputs[1]
 
 
@@ -113,7 +175,7 @@ def save_times(t0: float, t1: float, save_every: float | None) -> np.ndarray:
     """Times at which the state is saved: every ``save_every`` from t0, and t1."""
     if save_every is None:
         return np.array([t1])
-    if not (np.isfinite(save_every) and save_every > 0):
+    if not (isinstance(save_every, numbers.Real) and np.isfinite(save_every) and save_every > 0):
         raise ValueError(f"save_every must be a positive number, got {save_every!r}")
     count = int(np.floor((t1 - t0) / save_every * (1 + 1e-12)))
     times = t0 + save_every * np.arange(count + 1)

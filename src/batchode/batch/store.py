@@ -17,11 +17,21 @@ method, the run ranges of the chunks and the sweep's ``fingerprint``.
 
 A store whose fingerprint matches the sweep being solved is resumed: the
 chunks it completed are kept and only the others are computed.
+
+Only a store batchode wrote is ever replaced: every store is created with
+the marker attribute :data:`MARKER` in its ``zarr.json`` (the file Zarr
+writes first), and a path without it (an ordinary directory, someone
+else's Zarr store) is never deleted, nor is the working directory or any
+directory above it. The marker is an attribute rather than a file of its
+own because Zarr warns about every file in a group that is not part of
+its hierarchy, each time a reader (xarray) lists the group.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 
 import numpy as np
 
@@ -30,6 +40,72 @@ from batchode.batch.results import SolveResult, make_result
 
 #: Output arrays of the kernel that go to the store (besides the summaries).
 COUNTER_NAMES = ("n_accepted", "n_rejected", "n_newton_iterations", "n_linear_iterations")
+
+#: The attribute (value True) in the root ``zarr.json`` of every store batchode creates.
+MARKER = "batchode_result_store"
+
+
+def written_by_batchode(path) -> bool:
+    """Whether ``path`` is a directory holding a Zarr store that batchode created (it has :data:`MARKER`)."""
+    try:
+        with open(os.path.join(os.fspath(path), "zarr.json"), encoding="utf-8") as file:
+            attributes = json.load(file).get("attributes", {})
+    except (OSError, ValueError, AttributeError):  # no such file, not JSON, not an object
+        return False
+    return isinstance(attributes, dict) and attributes.get(MARKER) is True
+
+
+def check_output_path(path) -> None:
+    """Refuse an ``output`` path that is the working directory or a directory above it.
+
+    Raises
+    ------
+    TypeError
+        When ``path`` is not a path.
+    ValueError
+        Naming the path: a store there would mean writing into (and, to
+        replace it, deleting) the directory the user works in.
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"output must be a path (str or os.PathLike), got {path!r}")
+    target = os.path.realpath(os.fspath(path))
+    here = os.path.realpath(os.getcwd())
+    if here == target or here.startswith(target.rstrip(os.sep) + os.sep):
+        what = "the working directory" if here == target else f"a directory above the working directory {here!r}"
+        raise ValueError(f"output={os.fspath(path)!r} is {what}; expected a path for a new Zarr store such as "
+                         "'results.zarr' (batchode never writes into or deletes that directory)")
+
+
+def _occupied(path) -> bool:
+    """Whether something is at ``path`` other than an empty directory."""
+    name = os.fspath(path)
+    return os.path.lexists(name) and not (os.path.isdir(name) and not os.listdir(name))
+
+
+def _clear(path) -> None:
+    """Make way for a new store at ``path``, deleting only a store batchode wrote.
+
+    Raises
+    ------
+    ValueError
+        For the working directory or a directory above it.
+    FileExistsError
+        When ``path`` is a file, or a non-empty directory that is not a
+        batchode store: nothing there is touched.
+    """
+    check_output_path(path)
+    name = os.fspath(path)
+    if not _occupied(name):
+        return
+    if not os.path.isdir(name):
+        raise FileExistsError(f"output={name!r} exists and is not a directory; expected a path for a Zarr "
+                              "store (batchode only replaces stores it wrote)")
+    if not written_by_batchode(name):
+        raise FileExistsError(
+            f"output={name!r} is a directory that batchode did not write (its zarr.json has no "
+            f"{MARKER!r} attribute), so it is not replaced even with overwrite=True; expected a new path or a "
+            "batchode result store: choose another path, or remove the directory yourself")
+    shutil.rmtree(os.path.realpath(name))
 
 
 class ResultStore:
@@ -51,35 +127,44 @@ class ResultStore:
     def create_or_resume(cls, path, *, fingerprint: str, overwrite: bool = False, **layout) -> "ResultStore":
         """Reopen the store at ``path`` if it holds this sweep, else create it (see :meth:`create`).
 
+        A store that batchode began to create but never finished (it has
+        the marker and no fingerprint, so no results) is replaced as well.
+
         Raises
         ------
+        ValueError
+            When ``path`` is the working directory or a directory above it.
         FileExistsError
             When ``path`` holds a different sweep (another fingerprint) and
-            ``overwrite`` is False: nothing there is touched.
+            ``overwrite`` is False, or is not a store batchode wrote (then
+            even with ``overwrite``): nothing there is touched.
         """
-        if os.path.exists(os.fspath(path)) and not overwrite:
-            try:
-                existing = cls.open(path, mode="r+")
-                found = existing.attributes.get("fingerprint")
-            except Exception:  # not a readable store: refuse below rather than guess
-                found = None
-            if found == fingerprint:
+        check_output_path(path)
+        if not overwrite and _occupied(path):
+            existing = cls.open(path, mode="r+") if written_by_batchode(path) else None
+            found = None if existing is None else existing.attributes.get("fingerprint")
+            if existing is not None and found == fingerprint:
                 return existing
-            raise FileExistsError(
-                f"{os.fspath(path)!r} exists and does not hold this sweep (other inputs, settings or "
-                "chunks); pass overwrite=True to replace it, or choose another path")
+            if existing is None or found is not None:
+                raise FileExistsError(
+                    f"output={os.fspath(path)!r} exists and does not hold this sweep (other inputs, settings "
+                    "or chunks, or not a batchode result store); pass overwrite=True to replace a store "
+                    "batchode wrote, or choose another path")
         return cls.create(path, metadata=dict(layout.pop("metadata"), fingerprint=fingerprint), **layout)
 
     @classmethod
     def create(cls, path, *, chunks, times, initial_state, parameters, state_rows, n_observables,
                summary_shape, precision, metadata) -> "ResultStore":
-        """Create the store at ``path`` (replacing one that is there) with its inputs written.
+        """Create the store at ``path`` (replacing a store batchode wrote there) with its inputs written.
 
         Parameters
         ----------
         path : str or os.PathLike
+            A new path, an empty directory, or a store batchode wrote
+            (which is deleted first).
         chunks : list of (start, stop)
-            The run ranges of the chunks (all but the last of one size).
+            The run ranges of the chunks (all but the last of one size), at
+            least one.
         times : ndarray (saves,)
         initial_state, parameters : ndarray (runs, n), (runs, n_p)
         state_rows : int
@@ -89,12 +174,25 @@ class ResultStore:
         summary_shape : (windows, width) or None
         precision : numpy dtype
         metadata : dict
-            JSON-compatible attributes (names, method, summary layout...).
+            JSON-compatible attributes (names, method, summary layout...),
+            written last: a store without them was never finished.
+
+        Raises
+        ------
+        ValueError
+            For a batch without runs (before anything is written), or a
+            ``path`` that is the working directory or above it.
+        FileExistsError
+            When ``path`` exists and is not a store batchode wrote.
         """
         zarr = _require("zarr", "output=<path>", "export")
-        group = zarr.open_group(os.fspath(path), mode="w")
         runs, n = initial_state.shape
+        if runs == 0 or not chunks:
+            raise ValueError(f"a result store needs at least one run and one chunk; got {runs} runs in "
+                             f"{len(chunks)} chunks")
         run_chunk = max(stop - start for start, stop in chunks)
+        _clear(path)
+        group = zarr.open_group(os.fspath(path), mode="w-", attributes={MARKER: True})
 
         def array(name, shape, dtype, data=None):
             created = group.create_array(name, shape=shape, dtype=dtype,
@@ -120,10 +218,18 @@ class ResultStore:
 
     @classmethod
     def open(cls, path, mode="r") -> "ResultStore":
-        """Open an existing store (``mode="r+"`` to keep writing)."""
+        """Open an existing store (``mode="r+"`` to keep writing).
+
+        Raises
+        ------
+        FileNotFoundError
+            When ``path`` holds no store batchode wrote.
+        """
         zarr = _require("zarr", "open_result", "export")
-        if not os.path.exists(os.fspath(path)):
-            raise FileNotFoundError(f"no batchode result store at {os.fspath(path)!r}")
+        if not written_by_batchode(path):
+            what = "nothing" if not os.path.lexists(os.fspath(path)) else "no store batchode wrote"
+            raise FileNotFoundError(f"no batchode result store at {os.fspath(path)!r} ({what} there); expected the "
+                                    "path given as output= to a solve")
         return cls(zarr.open_group(os.fspath(path), mode=mode), path)
 
     @property

@@ -4,6 +4,8 @@ import functools
 import hashlib
 import inspect
 import math
+import numbers
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 
 import attrs
@@ -49,6 +51,10 @@ class ODESystem:
         a Python function.
     rhs_function : callable or None
         The user's function for :meth:`from_function`; None for equations.
+    rhs_returns : bool
+        True when :attr:`rhs_function` is ``rhs(t, y, p)`` returning the
+        derivatives (scipy's form) rather than ``rhs(t, y, p, dydt)``
+        writing them.
     user_jvp, user_jacobian, user_time_derivative : callable or None
         The derivative functions given to :meth:`from_function`; None for
         equations and for those left to finite differences.
@@ -72,6 +78,7 @@ class ODESystem:
     user_jacobian: Callable | None = None
     user_time_derivative: Callable | None = None
     drivers: tuple[tuple[str, Driver], ...] = ()
+    rhs_returns: bool = False
 
     @classmethod
     def from_equations(
@@ -94,21 +101,24 @@ class ODESystem:
             time.  Expressions may use numbers, names, ``+ - * / **``, and the
             functions ``sin cos tan exp log sqrt tanh sinh cosh asin acos atan
             atan2 abs min max pow floor ceil``, plus ``ifelse(a < b, x, y)``
-            (one comparison with ``<``, ``<=``, ``>`` or ``>=``).  There is no
-            built-in ``pi``: pass it in ``constants``.  The text is parsed,
-            never evaluated.
+            (one comparison with ``<``, ``<=``, ``>`` or ``>=``).  ``pi`` and
+            ``e`` are the numbers unless the system defines those names.
+            ``dx/dt = expr`` and ``x' = expr`` (at the start of a line) are
+            synonyms of ``dx = expr``.  The text is parsed, never evaluated.
         parameters : sequence of str or Mapping[str, float], optional
-            Parameter names, or names with default values.  A missing or NaN
-            default means the value must be supplied.
+            Parameter names, or names with default values.  A missing, None
+            or NaN default means the value must be supplied.
         initial_state : sequence of str or Mapping[str, float], optional
             The state names (with default initial values if a mapping).  Each
             needs an equation ``d<name> = ...``; other equations are
-            observables.  If omitted, every equation ``d<name> = ...`` with
-            ``<name>`` an identifier defines state ``<name>``, in order of
-            appearance, so name observables so they do not start with ``d``
-            (or give the states here).
+            observables.  If omitted, the states are those of the equations
+            ``dx/dt = ...`` and ``x' = ...``, and of every ``dx = ...`` whose
+            ``x`` some right-hand side uses, in order of appearance; a
+            ``d<name> = ...`` whose ``<name>`` nothing uses (``decay = k*x``:
+            a state ``ecay``, or an observable?) is an error.
         constants : Mapping[str, float], optional
-            Names whose values are baked into the generated code.
+            Names whose values are baked into the generated code (real
+            numbers; infinities allowed).
         drivers : Mapping[str, Driver or (times, values)], optional
             Forcing inputs given as samples, used in the equations by name
             like parameters and interpolated at the current time
@@ -126,9 +136,13 @@ class ODESystem:
         ValueError
             Quoting the equation (and its line or position) for text that
             does not parse, unknown symbols (with close matches), unsupported
-            operators, functions or syntax, a state without or with two
-            equations, a name defined twice or as two kinds of names, or
-            observables defined in terms of each other in a cycle.
+            operators, functions or syntax, a complex value, a state without
+            or with two equations, an ambiguous ``d<name> = ...``, a name
+            defined twice or as two kinds of names (also two names equal
+            after Unicode NFKC normalisation, as Python reads names), a
+            reserved name (listed in the message), a default or constant
+            that is not a real number, or observables defined in terms of
+            each other in a cycle.
 
         Notes
         -----
@@ -149,7 +163,10 @@ class ODESystem:
         state_names, initial_values = (
             (None, None) if initial_state is None else _names_and_defaults(initial_state, "state")
         )
-        constants = {} if constants is None else dict(constants)
+        constants = {
+            name: _real_number(value, f"constant {name!r}", allow_infinite=True)
+            for name, value in (constants or {}).items()
+        }
         driver_list = tuple((name, as_driver(name, value)) for name, value in (drivers or {}).items())
         model = build_model(parse_equations(equations), state_names, parameter_names, constants,
                             tuple(name for name, _ in driver_list))
@@ -190,9 +207,13 @@ class ODESystem:
         Parameters
         ----------
         rhs : callable
-            ``rhs(t, y, p, dydt)`` writing the derivatives into ``dydt``; it
-            must compile with ``numba.njit`` and ``numba.cuda.jit(device=True)``.
-            A numba dispatcher is accepted; its Python function is used.
+            ``rhs(t, y, p, dydt)`` writing the derivatives into ``dydt``, or
+            ``rhs(t, y, p)`` returning them (scipy's form; a tuple works on
+            every backend, an array only on the CPU, since CUDA device code
+            cannot allocate one).  It must compile with ``numba.njit`` and
+            ``numba.cuda.jit(device=True)``, and run as plain Python: it is
+            called once here (see Notes).  A numba dispatcher is accepted;
+            its Python function is used.
         state_names : sequence of str
         parameters : sequence of str or Mapping[str, float], optional
             As for :meth:`from_equations`.
@@ -211,8 +232,30 @@ class ODESystem:
         -------
         ODESystem
 
+        Raises
+        ------
+        TypeError
+            If ``rhs`` (or a derivative function) takes another number of
+            arguments than its signature above.
+        ValueError
+            If a function, called once in Python (see Notes), indexes past
+            the end of an array, leaves an entry of its output unwritten,
+            returns what it should write (or the wrong number of values), or
+            raises.
+
         Notes
         -----
+        Compiled code does not check array bounds: a function writing past
+        ``dydt`` would corrupt memory or crash the interpreter.  So each
+        function is first called as plain Python at ``t = 0.5`` with
+        ``y`` and ``p`` spread over [0.3, 0.7] in float64 arrays of exactly
+        ``n_states`` and ``n_parameters`` entries, where such an index raises
+        ``IndexError``; the outputs start as NaN, and an entry still NaN is
+        checked again from infinity, to tell an unwritten entry from a NaN
+        result.  A math domain or arithmetic error at that point (which
+        compiled code turns into NaN or infinity) skips the check with a
+        warning.
+
         Such systems have no observables and no symbolic form (so no
         generated Jacobian).  :attr:`cache_key` hashes the functions' source
         (bytecode if the source is unavailable) but not the values of the
@@ -224,19 +267,23 @@ class ODESystem:
             name: None if f is None else _python_function(f, name) for name, f in given.items()
         }
         if isinstance(state_names, str) or not isinstance(state_names, Sequence):
-            raise TypeError("state_names must be a sequence of names")
+            raise TypeError(f"state_names must be a sequence of names, got {state_names!r}")
         states = tuple(check_name(name, "state") for name in state_names)
         parameter_names, parameter_defaults = _names_and_defaults(parameters, "parameter")
+        for name in parameter_names:
+            check_name(name, "parameter")
         _check_distinct(states + parameter_names)
+        initial_values = _initial_values(initial_state, states)
+        returns = _check_functions(function, derivatives, len(states), len(parameter_names))
         return cls(
             state_names=states,
             parameter_names=parameter_names,
             observable_names=(),
             constant_names=(),
             parameter_defaults=parameter_defaults,
-            initial_state=_initial_values(initial_state, states),
+            initial_state=initial_values,
             cache_key=";".join(
-                [_function_key(function)]
+                [_function_key(function) + (":returns" if returns else "")]
                 + [
                     f"{name}={'finite-difference' if f is None else _function_key(f)}"
                     for name, f in derivatives.items()
@@ -248,6 +295,7 @@ class ODESystem:
             user_jvp=derivatives["jvp"],
             user_jacobian=derivatives["jacobian"],
             user_time_derivative=derivatives["time_derivative"],
+            rhs_returns=returns,
         )
 
     @property
@@ -301,6 +349,9 @@ class ODESystem:
         if self.generated_source is not None:
             return compile_source(self.generated_source, precision, decorator,
                                   helpers=self._driver_functions(decorator, precision))
+        if self.rhs_returns:
+            return compile_source(_storing_source(self.n_states), precision, decorator,
+                                  helpers={"_returning": decorator(self.rhs_function)})
         return DeviceFunctions(decorator(self.rhs_function), decorator(_no_observables))
 
     def _driver_functions(self, decorator, precision) -> dict:
@@ -366,7 +417,7 @@ class ODESystem:
             return compile_source(self.derivative_source, precision, decorator, DerivativeFunctions,
                                   helpers=self._driver_functions(decorator, precision))
         if dxdt is None:
-            dxdt = decorator(self.rhs_function)
+            dxdt = self.make_device_functions(decorator, precision).dxdt
         supplied = (self.user_jvp, self.user_jacobian, self.user_time_derivative)
         fallback = finite_difference_functions(dxdt, self.n_states, precision)
         return DerivativeFunctions(
@@ -388,18 +439,171 @@ def _no_observables(t, y, p, out):
     return None
 
 
+def _storing_source(n_states: int) -> str:
+    """Source of ``dxdt(t, y, p, dydt)`` storing what ``_returning(t, y, p)`` returns.
+
+    One statement per state with a constant index, so that numba also
+    accepts a returned tuple mixing types (``(y[1], 0)``), which it cannot
+    index with a loop variable.
+    """
+    stores = "".join(f"    _dydt[{i}] = _values[{i}]\n" for i in range(n_states))
+    return (
+        "def dxdt(t, _y, _p, _dydt):\n    _values = _returning(t, _y, _p)\n" + stores
+        + "\n\ndef observables(t, _y, _p, _out):\n    return\n"
+    )
+
+
+# The signatures of the functions of a Python-function system, for messages.
+_SIGNATURES = {
+    "rhs": "rhs(t, y, p, dydt) writing dydt[0 .. n_states - 1], or rhs(t, y, p) returning n_states values",
+    "jvp": "jvp(t, y, p, v, out, work) writing out[0 .. n_states - 1]",
+    "jacobian": "jacobian(t, y, p, out, work) writing out[0 .. n_states**2 - 1] row-major",
+    "time_derivative": "time_derivative(t, y, p, out, work) writing out[0 .. n_states - 1]",
+}
+
+# The point where each function is called once in Python, before anything is compiled.
+_PROBE_TIME, _PROBE_LOW, _PROBE_HIGH = 0.5, 0.3, 0.7
+
+
+def _positional_count(function: Callable) -> int | None:
+    """Required positional parameters of ``function``; None if it takes ``*args`` or cannot tell."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters):
+        return None
+    return sum(
+        p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        and p.default is inspect.Parameter.empty
+        for p in parameters
+    )
+
+
+def _check_functions(
+    rhs: Callable, derivatives: Mapping[str, Callable | None], n: int, n_parameters: int
+) -> bool:
+    """Call each function of a Python-function system once in Python; return whether ``rhs`` returns.
+
+    ``n`` is the number of states.  See the Notes of :meth:`ODESystem.from_function`.
+    """
+    count = _positional_count(rhs)
+    if count not in (3, 4, None):
+        raise TypeError(f"rhs takes {count} arguments; expected {_SIGNATURES['rhs']}")
+    returns = count == 3
+    t = np.float64(_PROBE_TIME)
+    y, p = np.linspace(_PROBE_LOW, _PROBE_HIGH, n), np.linspace(_PROBE_LOW, _PROBE_HIGH, n_parameters)
+    if returns:
+        returned = _call(rhs, "rhs", (t, y, p))
+        if returned is not _SKIPPED:
+            _check_returned(returned, n)
+    else:
+        _probe(rhs, "rhs", (t, y, p), np.empty(n))
+    inputs = {"jvp": (t, y, p, np.linspace(-1.0, 1.0, n)), "jacobian": (t, y, p), "time_derivative": (t, y, p)}
+    for name, function in derivatives.items():
+        if function is None:
+            continue
+        count = _positional_count(function)
+        if count not in (len(inputs[name]) + 2, None):
+            raise TypeError(f"{name} takes {count} arguments; expected {_SIGNATURES[name]}")
+        output = np.empty(n * n if name == "jacobian" else n)
+        _probe(function, name, inputs[name], output, np.full(2 * n, np.nan))
+    return returns
+
+
+# What _call returns when the function raised an arithmetic error at the probe point.
+_SKIPPED = object()
+
+
+def _probe(function: Callable, what: str, inputs: tuple, output: np.ndarray, *extra: np.ndarray) -> None:
+    """Call ``function(*inputs, output, *extra)``, checking that it writes every entry of ``output``."""
+    unwritten = None
+    returned = None
+    for fill in (np.nan, np.inf):  # the second call only tells unwritten entries from NaN results
+        output[:] = fill
+        returned = _call(function, what, (*inputs, output, *extra))
+        if returned is _SKIPPED:
+            return
+        still = (output == fill) if fill == np.inf else np.isnan(output)
+        unwritten = still if unwritten is None else unwritten & still
+        if not unwritten.any():
+            return
+    if what == "rhs" and returned is not None:
+        raise ValueError(
+            f"rhs returned a {type(returned).__name__} and left dydt unwritten: expected "
+            f"{_SIGNATURES['rhs']} (a function of four arguments must write into dydt)"
+        )
+    raise ValueError(
+        f"{what} did not write entry {int(np.flatnonzero(unwritten)[0])} of its output "
+        f"({int(unwritten.sum())} of {output.size} entries unwritten at t={_PROBE_TIME}); expected "
+        f"{_SIGNATURES[what]}, every entry written, zeros included (the output is not cleared "
+        "before the call)"
+    )
+
+
+def _call(function: Callable, what: str, arguments: tuple):
+    """Call ``function`` in Python, turning its errors into ones that say what was expected."""
+    sizes = ", ".join(str(len(a)) for a in arguments[1:])
+    described = f"called once in Python as {what}(t, arrays of exactly {sizes} entries)"
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            # Storing a complex value into dydt drops its imaginary part
+            # with only a warning here (compiled, it does not type-check).
+            warnings.simplefilter("error", np.exceptions.ComplexWarning)
+            return function(*arguments)
+    except IndexError as error:
+        raise ValueError(
+            f"{what} indexed past the end of an array when {described}: {error}. Compiled, that "
+            f"reads or writes outside the array (a crash or corrupted memory); expected "
+            f"{_SIGNATURES[what]}, with n_states = {len(arguments[1])} and n_parameters = "
+            f"{len(arguments[2])}"
+        ) from error
+    except Exception as error:
+        # Compiled code computes NaN or infinity where Python raises these:
+        # the probe point is unlucky, the function need not be wrong.
+        if not (isinstance(error, ArithmeticError) or "math domain error" in str(error)):
+            raise ValueError(f"{what} raised {type(error).__name__}: {error} when {described}; "
+                             f"expected {_SIGNATURES[what]}") from error
+        warnings.warn(
+            f"{what} was not checked for out-of-bounds writes: {described} at t={_PROBE_TIME}, y and "
+            f"p in [{_PROBE_LOW}, {_PROBE_HIGH}], it raised {type(error).__name__}: {error} (compiled "
+            "code gives NaN or infinity there instead)",
+            stacklevel=4,
+        )
+        return _SKIPPED
+
+
+def _check_returned(returned: object, n_states: int) -> None:
+    """Check that a scipy-style ``rhs(t, y, p)`` returned ``n_states`` real numbers."""
+    expected = f"expected {_SIGNATURES['rhs']}"
+    try:
+        values = np.asarray(returned)
+    except ValueError:  # a ragged sequence
+        values = np.asarray(None)
+    if returned is None or values.dtype.kind not in "iuf":
+        raise ValueError(
+            f"rhs(t, y, p) returned {returned!r} ({type(returned).__name__}), not real numbers; {expected}"
+        )
+    if values.shape != (n_states,):
+        raise ValueError(
+            f"rhs(t, y, p) returned {values.size} value(s) of shape {values.shape} for {n_states} "
+            f"states; {expected}"
+        )
+
+
 def _names_and_defaults(
     values: Sequence[str] | Mapping[str, float], kind: str
 ) -> tuple[tuple[str, ...], tuple[float | None, ...]]:
     """Split names, or a mapping of names to defaults, into names and defaults."""
     if isinstance(values, Mapping):
         names = tuple(values)
-        defaults = tuple(_optional_float(v) for v in values.values())
+        label = "initial state" if kind == "state" else kind
+        defaults = tuple(_optional_float(v, f"{label} {n!r}") for n, v in values.items())
     elif isinstance(values, Sequence) and not isinstance(values, str):
         names = tuple(values)
         defaults = (None,) * len(names)
     else:
-        raise TypeError(f"{kind}s must be a sequence of names or a mapping of names to values")
+        raise TypeError(f"{kind}s must be a sequence of names or a mapping of names to values, got {values!r}")
     for name in names:
         if not isinstance(name, str):
             raise TypeError(f"{kind} names must be strings, got {name!r}")
@@ -415,12 +619,14 @@ def _initial_values(
     if isinstance(values, Mapping):
         unknown = set(values) - set(states)
         if unknown:
-            raise ValueError(f"initial_state names unknown states {sorted(unknown)}")
-        return tuple(_optional_float(values[s]) if s in values else None for s in states)
+            raise ValueError(f"initial_state names unknown states {sorted(unknown)}; the states are {list(states)}")
+        return tuple(
+            _optional_float(values[s], f"initial state {s!r}") if s in values else None for s in states
+        )
     values = tuple(values)
     if len(values) != len(states):
         raise ValueError(f"initial_state has {len(values)} values for {len(states)} states")
-    return tuple(_optional_float(v) for v in values)
+    return tuple(_optional_float(v, f"initial state {s!r}") for s, v in zip(states, values))
 
 
 def _python_function(function: Callable, what: str) -> Callable:
@@ -435,13 +641,29 @@ def _check_distinct(names: Sequence[str]) -> None:
     seen = set()
     for name in names:
         if name in seen:
-            raise ValueError(f"'{name}' is listed twice")
+            raise ValueError(f"'{name}' is listed twice; expected each state and parameter name once")
         seen.add(name)
 
 
-def _optional_float(value: float) -> float | None:
-    value = float(value)
-    return None if math.isnan(value) else value
+def _optional_float(value: object, what: str) -> float | None:
+    """A default value: a finite real number, or None for "none" (None or NaN)."""
+    if value is None:
+        return None
+    number = _real_number(value, what, allow_infinite=False)
+    return None if math.isnan(number) else number
+
+
+def _real_number(value: object, what: str, allow_infinite: bool) -> float:
+    """``value`` as a float, if it is a real number (finite unless ``allow_infinite``)."""
+    expected = "a real number" if allow_infinite else "a finite real number (NaN or None: no default)"
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{what}: {value!r} ({type(value).__name__}) is not a number; expected {expected}")
+    number = float(value)
+    if math.isinf(number) and not allow_infinite:
+        raise ValueError(f"{what}: {value!r} is not finite; expected {expected}")
+    return number
 
 
 def _to_array(values: tuple[float | None, ...]) -> np.ndarray:
