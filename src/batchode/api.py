@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import math
 import time
@@ -46,6 +47,8 @@ DEFAULTS = dict(
 
 
 def _precision(value):
+    if value is None:
+        raise TypeError("precision must be 'float32' or 'float64', got None")
     key = np.dtype(value).name if not isinstance(value, str) else value.lower()
     if key not in PRECISIONS:
         raise ValueError(f"precision must be 'float32' or 'float64', got {value!r}")
@@ -153,6 +156,15 @@ class Solver:
                 locations[key] = value
         kernel = self._make_tree(settings)
         if locations:
+            tree_keys = [key[len("body_"):] for key in kernel.valid_update_keys() if key.startswith("body_")]
+            for key in locations:
+                if key not in tree_keys:
+                    # The solver's own settings first: a typo of 'rtol' should not suggest a tree path.
+                    close = (difflib.get_close_matches(key, list(DEFAULTS), n=2, cutoff=0.6)
+                             or difflib.get_close_matches(key, tree_keys, n=3, cutoff=0.6))
+                    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+                    raise ValueError(f"unknown setting {key!r}{hint} (solver settings: {', '.join(DEFAULTS)}; "
+                                     "buffer locations and factory keys: see describe_memory())")
             routed = {f"body_{key}": value for key, value in locations.items()}
             try:
                 kernel.update(**routed)
@@ -582,7 +594,7 @@ RTOL_FLOOR_EPSILONS = 5
 
 def _real(name: str, value, *, positive: bool, allow_inf: bool = False) -> float:
     """``value`` as a float, or a ValueError/TypeError naming ``name`` and what was expected."""
-    expected = "a positive number" if positive else "a non-negative number"
+    expected = "a positive number (> 0)" if positive else "a non-negative number (>= 0)"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be {expected}, got {value!r} ({type(value).__name__})")
     value = float(value)
@@ -602,12 +614,15 @@ def _count(name: str, value, minimum: int = 1) -> int:
 
 def _tolerance(name: str, value, n_states: int) -> tuple:
     """``rtol``/``atol`` as a tuple (scalar or one per state), or an error naming ``name``."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a non-negative number or one per state, got {value!r} (str)")
     try:
         values = np.atleast_1d(np.asarray(value, dtype=np.float64))
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a non-negative number or one per state, got {value!r}") from None
     if values.ndim != 1 or values.size not in (1, n_states):
-        raise ValueError(f"{name} must be one number or {n_states} (one per state), got {value!r}")
+        raise ValueError(f"{name} has {values.size} entries; expected 1 or n_states={n_states} (one per state), "
+                         f"got {value!r}")
     if not np.all(np.isfinite(values)) or np.any(values < 0):
         raise ValueError(f"{name} must be finite and non-negative, got {value!r}")
     return tuple(float(v) for v in values)
