@@ -25,13 +25,14 @@ from batchode.batch.chunking import (
 )
 from batchode.batch.grid import build_runs, samples_per_window, save_times
 from batchode.batch.kernel import BatchKernel
-from batchode.batch.results import SolveResult, make_result
+from batchode.batch.results import SolveInterrupted, SolveResult, make_result
 from batchode.batch.store import COUNTER_NAMES, ResultStore, open_result
 from batchode.control import controller_class, make_controller
 from batchode.distributed import distributed_chunk_runs, solve_chunks_on_cluster
 from batchode.loop import IntegrationLoop
 from batchode.outputs import SummaryOutputs
 from batchode.systems.device import SystemFactory
+from batchode.status import Status
 from batchode.systems.system import ODESystem
 
 PRECISIONS = {"float32": np.float32, "float64": np.float64}
@@ -379,7 +380,8 @@ class Solver:
         chunks = plan_chunks(shape, self._chunk_budget(chunk_memory), self._chunk_runs(chunk_runs))
         check_host_memory(shape, streaming=output is not None, staging_bytes=0 if client is not None else self._staging_bytes(shape, chunks))
         store = None if output is None else self._open_store(output, batch, chunks, overwrite)
-        todo = [i for i in range(len(chunks)) if store is None or i not in set(store.completed_chunks)]
+        completed = set() if store is None else set(store.completed_chunks)  # one read of the store
+        todo = [i for i in range(len(chunks)) if i not in completed]
         results = None if store is not None else shape.allocate_outputs(self.precision)
         compile_time = 0.0
         if client is None and todo:  # a cluster's workers compile (or load) their own kernels
@@ -388,6 +390,7 @@ class Solver:
                 notice=progress)
             started += compile_time
         bar = progress_bar(progress, sum(chunks[i][1] - chunks[i][0] for i in todo))
+        finished_chunks = []
         try:
             if client is not None:
                 solve_chunks_on_cluster(self, batch, chunks, todo, client, store, results, bar)
@@ -401,7 +404,11 @@ class Solver:
                     elif self._runs_last:  # not written in place
                         for target, values in zip(results, produced):
                             target[start:stop] = values
+                    finished_chunks.append(index)
                     bar.update(stop - start)
+        except KeyboardInterrupt:
+            raise self._interrupted(batch, results, output, len(finished_chunks), len(todo),
+                                    time.perf_counter() - started) from None
         finally:
             bar.close()
         wall_time = time.perf_counter() - started
@@ -410,6 +417,22 @@ class Solver:
         else:
             result = self._result(batch, *results, wall_time=wall_time)
         return attrs.evolve(result, chunks_computed=len(todo), compile_time=compile_time)
+
+    def _interrupted(self, batch, results, output, finished_chunks, todo_chunks, wall_time) -> SolveInterrupted:
+        """What a Ctrl-C during :meth:`solve` leaves: the finished runs, and a message saying what was lost."""
+        if results is None:
+            return SolveInterrupted(
+                f"batchode: interrupted after {finished_chunks} of the {todo_chunks} chunks this solve had to "
+                f"compute; they are in {output!s} and the same solve (same arguments) resumes the others")
+        status = results[-1]
+        not_run = status == int(Status.NOT_RUN)
+        for values in results[:3]:  # states, observables, summaries: nothing was integrated
+            values[not_run] = np.nan
+        results[3][not_run] = 0
+        result = self._result(batch, *results, wall_time=wall_time)
+        return SolveInterrupted(
+            f"batchode: interrupted; {int((~not_run).sum())} of {len(status)} runs finished and are in this "
+            f"exception's .result, the other {int(not_run.sum())} have status NOT_RUN and NaN outputs", result)
 
     def _chunk_jobs(self, batch, chunks, todo, results):
         """``(index, runs, kernel arguments)`` of each chunk to compute, made when asked for."""

@@ -19,6 +19,8 @@ class Status(enum.IntFlag):
     NONFINITE = 4
     NEWTON_FAILED = 8
     LINEAR_SOLVER_FAILED = 16
+    #: The run was never integrated: the solve was interrupted (Ctrl-C) before it started.
+    NOT_RUN = 32
 
 
 def status_names(code: int) -> str:

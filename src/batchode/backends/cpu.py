@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numba
 import numpy as np
 from numba.core import cgutils, types
@@ -13,6 +15,9 @@ from batchode.cache import install_disk_cache
 # error_model="numpy": a division by zero yields inf/nan instead of raising,
 # as on the GPU; device code reports failures through status codes only.
 JIT_OPTIONS = dict(error_model="numpy", fastmath=False, nogil=True)
+
+#: Seconds between the checks for Ctrl-C while a kernel runs.
+INTERRUPT_POLL_SECONDS = 0.05
 
 
 def _stack_array(size: int, dtype):
@@ -46,6 +51,61 @@ def _stack_array(size: int, dtype):
         return array_type(), codegen
 
     return stack_array
+
+
+def run_interruptibly(kernel, n: int, workers: int, args: tuple) -> None:
+    """Run a batch kernel so that Ctrl-C stops it within one trajectory.
+
+    numba code never checks for signals, so a chunk of runs would finish
+    before Python saw the interrupt. On the main thread the kernel (which
+    releases the GIL) runs on a helper thread while this one waits in short
+    joins, in which Python delivers ``KeyboardInterrupt``; the kernel's stop
+    flag is then set, every worker stops before its next run, and the
+    interrupt is raised again once the kernel has returned, so no thread is
+    left writing into the outputs.
+    """
+    stop = np.zeros(1, np.int32)
+    if threading.current_thread() is not threading.main_thread():  # only the main thread gets Ctrl-C
+        kernel(n, workers, args, stop)
+        return
+    threads, failure, done = numba.get_num_threads(), [], threading.Event()
+
+    def run():
+        numba.set_num_threads(threads)  # the setting is per thread
+        try:
+            kernel(n, workers, args, stop)
+        except BaseException as error:  # handed to the caller's thread below
+            failure.append(error)
+        finally:
+            done.set()
+
+    # Waiting on an Event, not Thread.join: CPython 3.11's join, interrupted
+    # by Ctrl-C, marks the thread as stopped while it still runs.
+    threading.Thread(target=run, name="batchode-kernel", daemon=True).start()
+    try:
+        while not done.wait(INTERRUPT_POLL_SECONDS):
+            pass
+    except KeyboardInterrupt:
+        stop[0] = 1
+        done.wait()
+        raise
+    if failure:
+        raise failure[0]
+
+
+@intrinsic
+def _read_flag(typingctx, flags):
+    """``flags[0]`` of an int32 array, read from memory every time (an atomic load).
+
+    A plain read of an array the kernel never writes is hoisted out of its
+    loops by LLVM, so a stop flag set by another thread would never be seen.
+    """
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        return builder.load_atomic(data, "monotonic", 4)
+
+    return types.int32(flags), codegen
 
 
 class CPUBackend(Backend):
@@ -107,11 +167,13 @@ class CPUBackend(Backend):
         persistent_size = max(int(persistent_elements), 1)
 
         @numba.njit(parallel=True, **JIT_OPTIONS)
-        def kernel(n, workers, args):
+        def kernel(n, workers, args, stop):
             for worker in numba.prange(workers):
                 shared = np.empty(scratch_size, dtype)
                 persistent = np.empty(persistent_size, dtype)
                 for i in range(worker, n, workers):
+                    if _read_flag(stop) != 0:  # interrupted: the runs not started keep their NOT_RUN status
+                        break
                     persistent[:] = 0
                     body(i, shared, persistent, args)
 
@@ -120,10 +182,10 @@ class CPUBackend(Backend):
 
         def launch(n, args):
             workers = max(1, min(int(n), numba.get_num_threads()))
-            kernel(n, workers, tuple(args))
+            run_interruptibly(kernel, n, workers, tuple(args))
 
         def compile_for(args):
-            kernel.compile((types.int64, types.int64, numba.typeof(tuple(args))))
+            kernel.compile((types.int64, types.int64, numba.typeof(tuple(args)), types.int32[::1]))
 
         launch.kernel = kernel
         launch.compile = compile_for

@@ -19,6 +19,8 @@ import sys
 import attrs
 import numpy as np
 
+from batchode.status import Status
+
 #: Default runs per CPU chunk: large enough that the per-launch overhead
 #: (starting numba's thread pool) is negligible, small enough that the
 #: progress bar moves on long sweeps.
@@ -99,10 +101,12 @@ class BatchShape:
         def shape(*dims):
             return (*dims, runs) if runs_last else (runs, *dims)
 
+        # Status starts as NOT_RUN: the kernel overwrites it for every run it
+        # integrates, so an interrupted solve can tell which runs it finished.
         return (np.empty(shape(self.state_rows, self.n_states), precision),
                 np.empty(shape(self.state_rows, self.observable_columns), precision),
                 np.empty(shape(self.n_windows, max(self.summary_width, 1)), precision),
-                np.zeros(shape(4), np.int32), np.zeros(runs, np.int32))
+                np.zeros(shape(4), np.int32), np.full(runs, int(Status.NOT_RUN), np.int32))
 
     def describe(self) -> str:
         return (f"{self.n_runs} runs x {format_bytes(self.bytes_per_run)} per run "

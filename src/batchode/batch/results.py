@@ -142,6 +142,23 @@ class SolveResult:
         )
 
 
+class SolveInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a solve; what was finished is kept.
+
+    Attributes
+    ----------
+    result : SolveResult or None
+        Without ``output=``: every run, those finished with their results
+        and the others with status ``NOT_RUN`` and NaN outputs. With
+        ``output=``: None, since the finished chunks are in the store and
+        the same solve resumes them.
+    """
+
+    def __init__(self, message: str, result: "SolveResult | None" = None):
+        super().__init__(message)
+        self.result = result
+
+
 def split_summaries(raw: np.ndarray, layout, n_variables: int) -> dict:
     """Per-metric arrays from the kernel's summary rows ``(runs, windows, width)``.
 

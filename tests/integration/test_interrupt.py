@@ -1,0 +1,70 @@
+"""Ctrl-C during a CPU solve stops within about a second and keeps the finished runs.
+
+The interrupt is sent by ``_thread.interrupt_main`` from a timer, as a
+terminal's Ctrl-C would arrive, while one long chunk runs.
+"""
+
+import _thread
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import batchode
+from batchode import Status
+from batchode.batch.results import SolveInterrupted
+from batchode.systems.examples import lorenz
+
+#: Seconds after the solve starts at which the interrupt arrives.
+INTERRUPT_AFTER = 0.5
+#: How long the solve may take to stop after it (the issue asks for about a second).
+STOP_WITHIN = 1.0
+
+
+@pytest.fixture(scope="module")
+def solver():
+    solver = batchode.Solver(lorenz(), method="dop853", rtol=1e-12, atol=1e-12, backend="cpu")
+    solver.solve((0.0, 0.1), parameters={"rho": [28.0]})  # compiled before anything is timed
+    return solver
+
+
+def interrupted_solve(solver, runs=200_000, **options):
+    """Start a solve that would take minutes, interrupt it, and return (exception, seconds it took to stop, rho)."""
+    rho = np.linspace(20.0, 30.0, runs)
+    timer = threading.Timer(INTERRUPT_AFTER, _thread.interrupt_main)
+    started = time.perf_counter()
+    timer.start()
+    try:
+        with pytest.raises(SolveInterrupted) as caught:
+            solver.solve((0.0, 200.0), parameters={"rho": rho}, progress=False, **options)
+    finally:
+        timer.cancel()
+    return caught.value, time.perf_counter() - started - INTERRUPT_AFTER, rho
+
+
+def test_an_interrupt_stops_the_solve_and_keeps_the_finished_runs(solver):
+    interrupt, stopped_after, rho = interrupted_solve(solver)
+    assert isinstance(interrupt, KeyboardInterrupt)
+    assert stopped_after < STOP_WITHIN
+    result = interrupt.result
+    finished = result.status != int(Status.NOT_RUN)
+    assert 0 < finished.sum() < len(rho), finished.sum()
+    assert f"{finished.sum()} of {len(rho)} runs finished" in str(interrupt)
+    assert np.all(np.isnan(result.final_state[~finished])) and np.all(result.n_accepted[~finished] == 0)
+    # The finished runs are exactly what an uninterrupted solve gives them.
+    some = np.flatnonzero(finished)[:3]
+    again = solver.solve((0.0, 200.0), parameters={"rho": rho[some]}, progress=False)
+    np.testing.assert_array_equal(result.final_state[some], again.final_state)
+    np.testing.assert_array_equal(result.status[some], again.status)
+
+
+def test_with_a_store_the_finished_chunks_stay_on_disk(solver, tmp_path):
+    # Zarr imported and a store written first, and fewer runs, so that creating the
+    # store takes well under INTERRUPT_AFTER and the interrupt arrives while chunks run.
+    solver.solve((0.0, 0.1), parameters={"rho": [28.0]}, output=tmp_path / "warm.zarr", progress=False)
+    interrupt, stopped_after, _ = interrupted_solve(solver, runs=20_000, output=tmp_path / "sweep.zarr",
+                                                    chunk_runs=100)
+    assert stopped_after < STOP_WITHIN
+    assert interrupt.result is None
+    assert "the same solve (same arguments) resumes the others" in str(interrupt)
