@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import functools
 import threading
 
 import numba
@@ -68,29 +70,30 @@ def run_interruptibly(kernel, n: int, workers: int, args: tuple) -> None:
     if threading.current_thread() is not threading.main_thread():  # only the main thread gets Ctrl-C
         kernel(n, workers, args, stop)
         return
-    threads, failure, done = numba.get_num_threads(), [], threading.Event()
+    threads = numba.get_num_threads()
 
     def run():
         numba.set_num_threads(threads)  # the setting is per thread
-        try:
-            kernel(n, workers, args, stop)
-        except BaseException as error:  # handed to the caller's thread below
-            failure.append(error)
-        finally:
-            done.set()
+        kernel(n, workers, args, stop)
 
-    # Waiting on an Event, not Thread.join: CPython 3.11's join, interrupted
-    # by Ctrl-C, marks the thread as stopped while it still runs.
-    threading.Thread(target=run, name="batchode-kernel", daemon=True).start()
+    # One long-lived helper thread: a new thread per launch cost about 3 ms.
+    # Waiting on its future, not on Thread.join, which CPython 3.11 leaves
+    # marking a still running thread as stopped when Ctrl-C interrupts it.
+    running = _kernel_thread().submit(run)
     try:
-        while not done.wait(INTERRUPT_POLL_SECONDS):
+        while not concurrent.futures.wait([running], INTERRUPT_POLL_SECONDS).done:
             pass
     except KeyboardInterrupt:
         stop[0] = 1
-        done.wait()
+        concurrent.futures.wait([running])
         raise
-    if failure:
-        raise failure[0]
+    running.result()  # re-raises what the kernel raised
+
+
+@functools.cache
+def _kernel_thread() -> concurrent.futures.ThreadPoolExecutor:
+    """The helper thread CPU kernels launched from the main thread run on (created on first use)."""
+    return concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="batchode-kernel")
 
 
 @intrinsic
