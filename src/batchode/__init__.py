@@ -1,6 +1,7 @@
 """batchode: huge batches of independent ODE systems on GPUs and CPU cores."""
 
 from batchode.api import Solver, solve_ivp
+from batchode.batch.results import SolveInterrupted, SolveResult
 from batchode.batch.store import open_result
 from batchode.factory import CUDAFactory
 from batchode.memory import BufferLocation, BufferRegistry, CUDABuffer
@@ -9,6 +10,6 @@ from batchode.systems import Driver, ODESystem
 
 __all__ = [
     "BufferLocation", "BufferRegistry", "CUDABuffer", "CUDAFactory", "Driver", "ODESystem",
-    "Solver", "Status", "open_result", "solve_ivp",
+    "SolveInterrupted", "SolveResult", "Solver", "Status", "open_result", "solve_ivp",
 ]
 __version__ = "0.1.0"

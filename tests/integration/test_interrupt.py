@@ -14,7 +14,7 @@ import pytest
 import batchode
 from batchode import Status
 from batchode.backends import cpu
-from batchode.batch.results import SolveInterrupted
+from batchode import SolveInterrupted
 from batchode.systems.examples import lorenz
 
 #: Seconds after the first kernel launch at which the interrupt arrives.
