@@ -28,6 +28,7 @@ from batchode.batch.kernel import BatchKernel
 from batchode.batch.results import SolveInterrupted, SolveResult, make_result
 from batchode.batch.store import COUNTER_NAMES, ResultStore, open_result
 from batchode.control import controller_class, make_controller
+from batchode.control.base import check_tolerances, tolerance_tuple
 from batchode.distributed import distributed_chunk_runs, solve_chunks_on_cluster
 from batchode.loop import IntegrationLoop
 from batchode.outputs import SummaryOutputs
@@ -635,22 +636,6 @@ def _count(name: str, value, minimum: int = 1) -> int:
     return int(value)
 
 
-def _tolerance(name: str, value, n_states: int) -> tuple:
-    """``rtol``/``atol`` as a tuple (scalar or one per state), or an error naming ``name``."""
-    if isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be a non-negative number or one per state, got {value!r} (str)")
-    try:
-        values = np.atleast_1d(np.asarray(value, dtype=np.float64))
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a non-negative number or one per state, got {value!r}") from None
-    if values.ndim != 1 or values.size not in (1, n_states):
-        raise ValueError(f"{name} has {values.size} entries; expected 1 or n_states={n_states} (one per state), "
-                         f"got {value!r}")
-    if not np.all(np.isfinite(values)) or np.any(values < 0):
-        raise ValueError(f"{name} must be finite and non-negative, got {value!r}")
-    return tuple(float(v) for v in values)
-
-
 def _checked_numbers(settings: dict, precision, n_states: int) -> dict:
     """The settings with every number checked (before anything is built) and ``rtol`` floored.
 
@@ -662,10 +647,8 @@ def _checked_numbers(settings: dict, precision, n_states: int) -> dict:
     import warnings
 
     checked = dict(settings)
-    rtol = _tolerance("rtol", settings["rtol"], n_states)
-    atol = _tolerance("atol", settings["atol"], n_states)
-    if max(rtol) == 0.0 and max(atol) == 0.0:
-        raise ValueError("rtol and atol cannot both be zero")
+    rtol, atol = tolerance_tuple(settings["rtol"], "rtol"), tolerance_tuple(settings["atol"], "atol")
+    check_tolerances(rtol, atol, n_states)
     floor = RTOL_FLOOR_EPSILONS * float(np.finfo(precision).eps)
     if min(rtol) < floor:
         warnings.warn(f"rtol={settings['rtol']!r} is below {RTOL_FLOOR_EPSILONS} machine epsilons of "

@@ -29,10 +29,16 @@ import numpy as np
 from batchode.factory import CUDAFactory, runtime_setting
 
 
-def tolerance_tuple(value) -> tuple[float, ...]:
-    array = np.atleast_1d(np.asarray(value, dtype=np.float64))
+def tolerance_tuple(value, name: str = "tolerances") -> tuple[float, ...]:
+    """``value`` (a number, or one per state) as a tuple of floats, or an error naming ``name``."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a non-negative number or one per state, got {value!r} (str)")
+    try:
+        array = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a non-negative number or one per state, got {value!r}") from None
     if array.ndim != 1 or array.size == 0 or not np.all(np.isfinite(array)) or np.any(array < 0):
-        raise ValueError(f"tolerances must be finite, non-negative scalars or 1-D sequences, got {value!r}")
+        raise ValueError(f"{name} must be finite and non-negative, got {value!r}")
     return tuple(float(v) for v in array)
 
 
@@ -40,7 +46,8 @@ def check_tolerances(rtol: tuple, atol: tuple, n_states: int) -> None:
     """Raise ``ValueError`` unless ``rtol``/``atol`` (from :func:`tolerance_tuple`) fit ``n_states``."""
     for name, value in (("rtol", rtol), ("atol", atol)):
         if len(value) not in (1, n_states):
-            raise ValueError(f"{name} has {len(value)} entries; expected 1 or n_states={n_states}")
+            raise ValueError(f"{name} has {len(value)} entries; expected 1 or n_states={n_states} (one per state), "
+                             f"got {list(value)!r}")
     if max(rtol) == 0.0 and max(atol) == 0.0:
         raise ValueError("rtol and atol cannot both be zero")
 
