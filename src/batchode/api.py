@@ -6,6 +6,7 @@ import difflib
 import hashlib
 import math
 import time
+import warnings
 
 import attrs
 import numpy as np
@@ -644,8 +645,6 @@ def _checked_numbers(settings: dict, precision, n_states: int) -> dict:
     TypeError, ValueError
         Naming the setting, the value given and what was expected.
     """
-    import warnings
-
     checked = dict(settings)
     rtol, atol = tolerance_tuple(settings["rtol"], "rtol"), tolerance_tuple(settings["atol"], "atol")
     check_tolerances(rtol, atol, n_states)

@@ -60,8 +60,8 @@ def run_interruptibly(kernel, n: int, workers: int, args: tuple) -> None:
 
     numba code never checks for signals, so a chunk of runs would finish
     before Python saw the interrupt. On the main thread the kernel (which
-    releases the GIL) runs on a helper thread while this one waits in short
-    joins, in which Python delivers ``KeyboardInterrupt``; the kernel's stop
+    releases the GIL) runs on a helper thread while this one waits on it in
+    short timed waits, between which Python delivers ``KeyboardInterrupt``; the kernel's stop
     flag is then set, every worker stops before its next run, and the
     interrupt is raised again once the kernel has returned, so no thread is
     left writing into the outputs.

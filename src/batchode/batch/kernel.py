@@ -41,11 +41,16 @@ class BatchKernel(CUDAFactory):
     NOTICE_AFTER = 2.0
 
     def __init__(self, body: CUDAFactory, *, name="kernel", disk_cache: bool = True):
-        super().__init__(name=name, precision=body.precision, backend=body.backend.name)
-        self.add_child("body", body)
         #: Keep the compiled kernel in batchode's disk cache (``batchode.cache``). Not a
         #: setting: it changes where the code is kept, not the code.
         self.disk_cache = disk_cache
+        super().__init__(name=name, precision=body.precision, backend=body.backend.name)
+        self.add_child("body", body)
+
+    def hash_extras(self) -> tuple:
+        # Builds are shared in memory by hash: a kernel built without the disk
+        # cache must not stand in for one that should write to it.
+        return (self.disk_cache,)
 
     def build(self) -> KernelBuild:
         registry = self.buffer_registry
