@@ -7,79 +7,41 @@ compared with the propagated one to estimate the local error.  A method
 without an embedded pair may instead carry a :class:`ResidualEstimate`,
 which estimates the error from the residual of an interpolant over the
 step, or a :class:`HistoryEstimate`, which estimates it from divided
-differences of the last accepted solutions.  The classes hold only data plus cheap derived flags; turning a
-tableau into a step function is the job of the integration engine.
+differences of the last accepted solutions.  The classes hold only data
+plus cheap derived flags; turning a tableau into a step function is the
+job of the integration engine.
 
 Coefficients may be given as floats, ints, :class:`fractions.Fraction`
-or strings (``"1/5"``, ``"-0.848e-2"``, long decimal expansions).  Every
-value is first converted *exactly* to a :class:`~fractions.Fraction` and
-only then rounded once to the nearest float64, so a rational coefficient
-such as ``"35/384"`` is stored correctly rounded, and a 40-digit decimal
-expansion is not double-rounded through an intermediate float.
+or strings (``"1/5"``, ``"-0.848e-2"``, long decimal expansions); they
+are read as described in
+:mod:`~batchode.algorithms.tableaus.coefficients`.  A tableau may also
+carry a :class:`~batchode.algorithms.tableaus.dense_output.DenseOutput`,
+the interpolant that evaluates the solution inside a step.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
-from fractions import Fraction
 from typing import Any, NoReturn
 
 import attrs
 
+from batchode.algorithms.tableaus.coefficients import (
+    CONSISTENCY_RTOL,
+    _close,
+    _to_float,
+    _to_matrix,
+    _to_optional_vector,
+    _to_vector,
+)
+from batchode.algorithms.tableaus.dense_output import DenseOutput
+
 __all__ = ["ButcherTableau", "CONSISTENCY_RTOL", "HistoryEstimate", "ResidualEstimate"]
-
-# Relative tolerance for the consistency checks (row sums of ``a`` equal
-# ``c``, weights sum to one).  Each check compares a sum of float64
-# coefficients with a target, so the tolerance is scaled by the sum of
-# the magnitudes of the terms involved (at least 1).  Exact rationals
-# rounded to float64 pass at ~1e-16; coefficients published as
-# 16-17 significant decimal digits (Tsitouras' Tsit5, with entries up to
-# ~13 in magnitude) leave residuals of a few 1e-16 relative to that
-# scale.  1e-12 leaves ample room for such data while still rejecting
-# any mistyped coefficient except one wrong only in its last few digits,
-# which only the order-condition tests can catch.
-CONSISTENCY_RTOL = 1e-12
-
-
-def _to_float(value: Any) -> float:
-    """Convert one coefficient to float64 through an exact Fraction."""
-    if isinstance(value, str):
-        try:
-            exact = Fraction(value.strip())
-        except (ValueError, ZeroDivisionError) as err:
-            raise ValueError(f"cannot read {value!r} as a real number") from err
-    elif isinstance(value, numbers.Rational):
-        exact = Fraction(value.numerator, value.denominator)
-    elif isinstance(value, numbers.Real):
-        # A float is already a float64: no exact form is gained by
-        # converting it, and NaN/inf are reported by the validation.
-        return float(value)
-    else:
-        raise ValueError(f"cannot read {value!r} as a real number")
-    # Fraction.__float__ divides two Python ints, which is correctly rounded.
-    return float(exact)
-
-
-def _to_vector(values: Any) -> tuple[float, ...]:
-    return tuple(_to_float(v) for v in values)
-
-
-def _to_optional_vector(values: Any) -> tuple[float, ...] | None:
-    return None if values is None else _to_vector(values)
-
-
-def _to_matrix(rows: Any) -> tuple[tuple[float, ...], ...]:
-    return tuple(_to_vector(row) for row in rows)
 
 
 def _to_aliases(aliases: Any) -> tuple[str, ...]:
     # A bare string is one alias, not a sequence of one-letter aliases.
     return (aliases,) if isinstance(aliases, str) else tuple(aliases)
-
-
-def _close(value: float, target: float, scale: float) -> bool:
-    return abs(value - target) <= CONSISTENCY_RTOL * max(1.0, scale)
 
 
 @attrs.frozen
@@ -225,6 +187,10 @@ class ButcherTableau:
         How a method without ``b_hat`` estimates its error from divided
         differences of its accepted solutions (see
         :class:`HistoryEstimate`), or ``None``.
+    dense_output : DenseOutput or None, optional
+        The method's own interpolant inside a step (see
+        :class:`~batchode.algorithms.tableaus.dense_output.DenseOutput`),
+        or ``None`` for a method without a published one.
 
     Raises
     ------
@@ -237,7 +203,11 @@ class ButcherTableau:
         an implicit tableau (only the explicit engine forms one), or if a
         history estimate is given for a tableau that is not diagonally
         implicit (only the DIRK engine forms one) or whose order is not the
-        estimate's order minus one.
+        estimate's order minus one.  Also if a dense output does not fit
+        the tableau: a row count other than the stage count, an order above
+        the method's, weights that do not end on the step's solution
+        (``b_i(1) != b_i``) or that are inconsistent
+        (``sum_i b_i(theta) != theta``).
 
     Notes
     -----
@@ -261,6 +231,9 @@ class ButcherTableau:
     history_estimate: HistoryEstimate | None = attrs.field(
         default=None, validator=attrs.validators.optional(attrs.validators.instance_of(HistoryEstimate))
     )
+    dense_output: DenseOutput | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(DenseOutput))
+    )
 
     def __attrs_post_init__(self) -> None:
         self._check_names()
@@ -270,6 +243,7 @@ class ButcherTableau:
         self._check_row_sums()
         self._check_weight_sums()
         self._check_error_estimates()
+        self._check_dense_output()
 
     def _fail(self, message: str) -> NoReturn:
         raise ValueError(f"Butcher tableau {self.name!r}: {message}")
@@ -351,6 +325,29 @@ class ButcherTableau:
             if self.history_estimate.order != self.order + 1:
                 self._fail(f"a history estimate of order {self.history_estimate.order} does not estimate the "
                            f"local error of an order-{self.order} method (its order must be {self.order + 1})")
+
+    def _check_dense_output(self) -> None:
+        dense = self.dense_output
+        if dense is None:
+            return
+        if dense.stages != self.stages:
+            self._fail(f"dense output has {dense.stages} rows of coefficients but the tableau has "
+                       f"{self.stages} stages")
+        if dense.order > self.order:
+            self._fail(f"dense output of order {dense.order} exceeds the method's order {self.order}")
+        # u(t + h) must be the propagated solution, or the saved values
+        # would jump at every step boundary.
+        for i, (row, bi) in enumerate(zip(dense.coefficients, self.b)):
+            end = math.fsum(row)
+            if not _close(end, bi, math.fsum(abs(x) for x in row)):
+                self._fail(f"dense output weight b_{i}(1) = {end!r} but b[{i}] = {bi!r}; the interpolant "
+                           "must end on the step's solution")
+        # sum_i b_i(theta) = theta: the interpolant of y' = 1 is exact.
+        for m, column in enumerate(zip(*dense.coefficients), start=1):
+            total, target = math.fsum(column), float(m == 1)
+            if not _close(total, target, math.fsum(abs(x) for x in column)):
+                self._fail(f"dense output coefficients of theta**{m} sum to {total!r}, not {target:g}, "
+                           "so sum_i b_i(theta) != theta")
 
     @property
     def stages(self) -> int:

@@ -11,6 +11,26 @@
     Springer (1993), Section II.5, Table 5.2, and are used by scipy's
     ``RK45``, MATLAB's ``ode45`` and DifferentialEquations.jl's ``DP5``.
 
+    Dense output: the continuous extension of order 4 of L. F. Shampine,
+    "Some practical Runge-Kutta formulas", *Mathematics of Computation*
+    46(173) (1986) 135-150, that Hairer and Wanner's code ``dopri5.f``
+    evaluates (subroutine ``CONTD5``; Hairer, Norsett and Wanner, Section
+    II.6), as do scipy's ``RK45`` and DifferentialEquations.jl's ``DP5``.
+    It needs only the seven FSAL stages.  The code evaluates it as
+    ``y + theta (dy + (1-theta) (e + theta (dy - h k7 - e + (1-theta) h
+    sum_i d_i k_i)))`` with ``dy = y_new - y``, ``e = h k1 - dy`` and
+
+        d = (-12715105075/11282082432, 0, 87487479700/32700410799,
+             -10690763975/1880347072, 701980252875/199316789632,
+             -1453857185/822651844, 69997945/29380423);
+
+    expanding that in powers of ``theta`` (exactly, in rational
+    arithmetic) gives the degree-4 weights below (scipy tabulates the
+    same matrix), and a test repeats the expansion.  Codes that follow
+    the formula printed in the book (pp. 191-192) use a degree-5 variant,
+    which differs from this one by a multiple of
+    ``theta**2 (1-theta)**2 (1-2 theta)`` in each weight.
+
 ``dormand-prince-853`` (DOP853)
     The 12-stage order-8 method of E. Hairer and G. Wanner's code
     DOP853, described in Hairer, Norsett and Wanner, *Solving Ordinary
@@ -46,6 +66,7 @@
 from fractions import Fraction
 
 from batchode.algorithms.tableaus.butcher import ButcherTableau
+from batchode.algorithms.tableaus.dense_output import DenseOutput
 
 __all__ = ["DOP853_THIRD_ORDER_WEIGHTS", "DORMAND_PRINCE_54", "DORMAND_PRINCE_853"]
 
@@ -67,6 +88,19 @@ DORMAND_PRINCE_54 = ButcherTableau(
     embedded_order=4,
     citation="J. R. Dormand, P. J. Prince, J. Comput. Appl. Math. 6(1) (1980) 19-26",
     aliases=("dopri5", "rk45", "dp5"),
+    dense_output=DenseOutput(
+        coefficients=[
+            [1, "-8048581381/2820520608", "8663915743/2820520608", "-12715105075/11282082432"],
+            [0, 0, 0, 0],
+            [0, "131558114200/32700410799", "-68118460800/10900136933", "87487479700/32700410799"],
+            [0, "-1754552775/470086768", "14199869525/1410260304", "-10690763975/1880347072"],
+            [0, "127303824393/49829197408", "-318862633887/49829197408", "701980252875/199316789632"],
+            [0, "-282668133/205662961", "2019193451/616988883", "-1453857185/822651844"],
+            [0, "40617522/29380423", "-110615467/29380423", "69997945/29380423"],
+        ],
+        order=4,
+        citation="L. F. Shampine, Math. Comp. 46(173) (1986) 135-150; Hairer's dopri5.f (CONTD5)",
+    ),
 )
 
 # Order-8 weights b_1..b_12 of dop853.f (b_2..b_5 are zero).

@@ -16,6 +16,11 @@ tree.  For a tree ``t = [t_1, ..., t_m]``
   ``g(t) = prod_k (A g(t_k))`` (elementwise product; ``g(()) = 1`` so a
   leaf child contributes ``A 1 = c``).
 
+A continuous extension ``u(theta) = y + h sum_i b_i(theta) k_i`` has
+order ``p`` iff ``Phi(t) = theta**|t| / gamma(t)`` for every ``theta``
+and every tree with at most ``p`` vertices, ``Phi`` formed with the
+weights ``b(theta)`` (Hairer, Norsett and Wanner, Section II.6).
+
 Reference: J. C. Butcher, *Numerical Methods for Ordinary Differential
 Equations*, 3rd ed., Wiley, 2016, Chapter 3 (Sections 300-315); E.
 Hairer, S. P. Norsett, G. Wanner, *Solving Ordinary Differential
@@ -135,15 +140,15 @@ def _stage_vector(tree: Tree, a: np.ndarray, c: np.ndarray, cache: dict) -> np.n
 
 
 def _residuals(
-    a: np.ndarray, b: np.ndarray, c: np.ndarray, k: int, cache: dict
+    a: np.ndarray, b: np.ndarray, c: np.ndarray, k: int, cache: dict, theta: float = 1.0
 ) -> Iterator[float]:
-    """``|Phi(t) - 1/gamma(t)|`` for each tree ``t`` with ``k`` vertices."""
+    """``|Phi(t) - theta**k / gamma(t)|`` for each tree ``t`` with ``k`` vertices."""
     for t in rooted_trees(k):
-        yield abs(b @ _stage_vector(t, a, c, cache) - 1.0 / density(t))
+        yield abs(b @ _stage_vector(t, a, c, cache) - theta**k / density(t))
 
 
 def order_condition_residuals(
-    a: Sequence[Sequence[float]], b: Sequence[float], c: Sequence[float], p: int
+    a: Sequence[Sequence[float]], b: Sequence[float], c: Sequence[float], p: int, *, theta: float = 1.0
 ) -> np.ndarray:
     """Largest order-condition residual for each order ``1..p``.
 
@@ -155,16 +160,23 @@ def order_condition_residuals(
         assumed (:class:`ButcherTableau` enforces it).
     p : int
         Highest order to check.
+    theta : float, optional
+        Fraction of the step at which the solution is formed.  With the
+        weights ``b = b(theta)`` of a continuous extension (see
+        :mod:`~batchode.algorithms.tableaus.dense_output`) the conditions
+        of its order are ``Phi(t) = theta**|t| / gamma(t)``; the default 1
+        gives the method's own conditions.
 
     Returns
     -------
     numpy.ndarray
-        Shape ``(p,)``; entry ``k - 1`` is ``max |Phi(t) - 1/gamma(t)|``
-        over the trees with ``k`` vertices.
+        Shape ``(p,)``; entry ``k - 1`` is
+        ``max |Phi(t) - theta**k / gamma(t)|`` over the trees with ``k``
+        vertices.
     """
     arrays = [np.asarray(x, dtype=np.float64) for x in (a, b, c)]
     cache: dict = {}
-    return np.array([max(_residuals(*arrays, k, cache)) for k in range(1, p + 1)])
+    return np.array([max(_residuals(*arrays, k, cache, theta)) for k in range(1, p + 1)])
 
 
 def _rosenbrock_stage_vector(

@@ -55,9 +55,9 @@ from typing import Any, NoReturn
 
 import attrs
 
-from batchode.algorithms.tableaus.butcher import (
+from batchode.algorithms.tableaus.butcher import _to_aliases
+from batchode.algorithms.tableaus.coefficients import (
     _close,
-    _to_aliases,
     _to_float,
     _to_matrix,
     _to_optional_vector,

@@ -19,9 +19,22 @@ extended-precision expansions of the same coefficients, cut to 30
 significant digits; they round to the same float64 values as that
 package's 16-digit Float64 tableau, and the order conditions are
 re-checked in the tests.
+
+Dense output: the continuous extension of order 4 given in the paper
+(and used by DifferentialEquations.jl's ``Tsit5``), whose weights the
+paper prints in factored form, e.g.
+``b_7(theta) = 2.5 theta**2 (theta - 1)(theta - 0.6)`` and
+``b_1(theta) = -1.0530884977290216 theta (theta - 1.3299890189751412)
+(theta**2 - 1.4364028541716351 theta + 0.7139816917074209)``.  The
+coefficients below are the exact expansions of those products in powers
+of ``theta``, taking the printed decimals as exact, cut to 25
+significant digits (a test repeats the expansion).  Like the tableau,
+they are consistent only to the precision of the printed digits
+(``b_1(theta)``'s first coefficient is 1 - 2.6e-17).
 """
 
 from batchode.algorithms.tableaus.butcher import ButcherTableau
+from batchode.algorithms.tableaus.dense_output import DenseOutput
 
 __all__ = ["TSIT5"]
 
@@ -91,4 +104,22 @@ TSIT5 = ButcherTableau(
     embedded_order=4,
     citation="Ch. Tsitouras, Comput. Math. Appl. 62(2) (2011) 770-775",
     aliases=("tsitouras-54", "tsitouras5"),
+    dense_output=DenseOutput(
+        coefficients=[
+            [
+                "0.9999999999999999742833725",
+                "-2.763706197274825911336736",
+                "2.913255461821912743750681",
+                "-1.0530884977290216",
+            ],
+            [0, "0.13169999999999999727", "-0.22339999999999999818", "0.1017"],
+            [0, "3.930296236894751528506874", "-5.941033872131504734702492", "2.490627285651252793"],
+            [0, "-12.41107716693367698373438", "30.33818863028232159817299", "-16.54810288924490272"],
+            [0, "37.50931341651103919496904", "-88.17890489476640110142767", "47.37952196281928122"],
+            [0, "-27.89652628919728780594826", "65.09189467479367152629022", "-34.87065786149660974"],
+            [0, "1.5", -4, "2.5"],
+        ],
+        order=4,
+        citation="Ch. Tsitouras, Comput. Math. Appl. 62(2) (2011) 770-775 (continuous extension)",
+    ),
 )
