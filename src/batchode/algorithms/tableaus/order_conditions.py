@@ -198,10 +198,10 @@ def _rosenbrock_stage_vector(
 
 
 def _rosenbrock_residuals(
-    alpha: np.ndarray, beta: np.ndarray, b: np.ndarray, k: int, cache: dict
+    alpha: np.ndarray, beta: np.ndarray, b: np.ndarray, k: int, cache: dict, theta: float = 1.0
 ) -> Iterator[float]:
     for t in rooted_trees(k):
-        yield abs(b @ _rosenbrock_stage_vector(t, alpha, beta, cache) - 1.0 / density(t))
+        yield abs(b @ _rosenbrock_stage_vector(t, alpha, beta, cache) - theta**k / density(t))
 
 
 def rosenbrock_order_condition_residuals(
@@ -209,6 +209,8 @@ def rosenbrock_order_condition_residuals(
     gamma: Sequence[Sequence[float]],
     b: Sequence[float],
     p: int,
+    *,
+    theta: float = 1.0,
 ) -> np.ndarray:
     """Largest Rosenbrock order-condition residual for each order ``1..p``.
 
@@ -221,16 +223,22 @@ def rosenbrock_order_condition_residuals(
         Weights.
     p : int
         Highest order to check.
+    theta : float, optional
+        Fraction of the step, for the weights ``b = b(theta)`` of an
+        interpolant in the standard-form stages (conditions
+        ``Phi(t) = theta**|t| / gamma(t)``, as for
+        :func:`order_condition_residuals`); 1 by default.
 
     Returns
     -------
     numpy.ndarray
-        Shape ``(p,)``; entry ``k - 1`` is ``max |Phi(t) - 1/gamma(t)|``
-        over the trees with ``k`` vertices, for the exact Jacobian.
+        Shape ``(p,)``; entry ``k - 1`` is
+        ``max |Phi(t) - theta**k / gamma(t)|`` over the trees with ``k``
+        vertices, for the exact Jacobian.
     """
     al, ga, w = (np.asarray(x, dtype=np.float64) for x in (alpha, gamma, b))
     cache: dict = {}
-    return np.array([max(_rosenbrock_residuals(al, al + ga, w, k, cache)) for k in range(1, p + 1)])
+    return np.array([max(_rosenbrock_residuals(al, al + ga, w, k, cache, theta)) for k in range(1, p + 1)])
 
 
 def observed_algebraic_order(

@@ -24,10 +24,21 @@ exactly to the standard form (``alpha``, ``gamma``, ``b``, ``b_hat``),
 which the tests check for orders 4(3) and against the sources' ``c``,
 ``d``, ``A`` and ``C`` (to the ~1e-15 the 16-digit data allow: ``c[4]``
 comes out as ``1 - 9e-16``, and the derived ``m_error`` is ``e6`` up to
-entries of ~1e-15).  RODAS's dense-output coefficients are not stored.
+entries of ~1e-15).
+
+Dense output: ``rodas.f``'s interpolant of order 3 (subroutine
+``CONTRO``, coefficients ``D21..D25`` and ``D31..D35`` of ``RODCOE``,
+``METH = 1``; Julia's ``h21..h35``), in the increments ``u_i``::
+
+    u(theta) = (1 - theta) y0 + theta (y1 + (1 - theta) (H[0] . u + theta H[1] . u)).
+
+The tests check its order with the continuous Rosenbrock order conditions
+(all of order 3 hold, some of order 4 fail) and on steps of problems with
+exact solutions.
 """
 
 from batchode.algorithms.tableaus.rosenbrock import RosenbrockTableau
+from batchode.algorithms.tableaus.rosenbrock_dense_output import RosenbrockDenseOutput
 
 __all__ = ["RODAS4"]
 
@@ -63,4 +74,18 @@ RODAS4 = RosenbrockTableau.from_transformed(
     embedded_order=3,
     citation="E. Hairer, G. Wanner, Solving ODEs II, 2nd ed. (1996), Sect. VI.4; rodas.f (METH=1)",
     aliases=("rodas_4",),
+    dense_output=RosenbrockDenseOutput(
+        coefficients=[
+            [
+                "10.12623508344586", "-7.487995877610167", "-34.80091861555747",
+                "-7.992771707568823", "1.025137723295662", 0,
+            ],
+            [
+                "-0.6762803392801253", "6.087714651680015", "16.43084320892478",
+                "24.76722511418386", "-6.594389125716872", 0,
+            ],
+        ],
+        order=3,
+        citation="E. Hairer, G. Wanner, rodas.f (CONTRO; RODCOE METH=1, D21..D35)",
+    ),
 )

@@ -8,8 +8,8 @@ discretised parabolic PDEs, and implemented by him in
 DifferentialEquations.jl; the coefficients below are the transformed
 (``A``, ``C``, ``gamma``) data of its ``Rodas3PTableau`` and
 ``Rodas5PTableau``, converted exactly to the standard form by
-:meth:`RosenbrockTableau.from_transformed`.  The dense-output
-coefficients (Julia's ``H``/``h``) are not stored.
+:meth:`RosenbrockTableau.from_transformed`.  Rodas5P also carries its
+dense output; Rodas3P's (Julia's ``H``) is not stored.
 
 ``rodas3p``
     G. Steinebach, "Rosenbrock methods within OrdinaryDiffEq.jl -
@@ -42,9 +42,20 @@ coefficients (Julia's ``H``/``h``) are not stored.
     ``m = (A[7, 0..6], 1)`` and ``m_hat = (A[7, 0..6], 0)``.  The data
     are the 16-17 digit decimals of Julia's ``Rodas5PTableau``; the
     derived ``c`` and ``d`` reproduce its ``c`` and ``d`` to ~4e-15.
+
+    Dense output of order 4 in the increments ``u_i``, Julia's
+    ``h21..h48`` (three rows of ``H``)::
+
+        u(theta) = (1 - theta) y0 + theta (y1 + (1 - theta)
+                   (H[0] . u + theta H[1] . u + theta**2 H[2] . u)),
+
+    checked by the continuous Rosenbrock order conditions (all of order 4
+    hold, some of order 5 fail) and on steps of problems with exact
+    solutions.
 """
 
 from batchode.algorithms.tableaus.rosenbrock import RosenbrockTableau
+from batchode.algorithms.tableaus.rosenbrock_dense_output import RosenbrockDenseOutput
 
 __all__ = ["RODAS3P", "RODAS5P"]
 
@@ -117,4 +128,22 @@ RODAS5P = RosenbrockTableau.from_transformed(
     embedded_order=4,
     citation="G. Steinebach, BIT Numer. Math. 63(2) (2023); OrdinaryDiffEq.jl Rodas5PTableau",
     aliases=("rodas_5p",),
+    dense_output=RosenbrockDenseOutput(
+        coefficients=[
+            [
+                "25.948786856663858", "-2.5579724845846235", "10.433815404888879", "-2.3679251022685204",
+                "0.524948541321073", "1.1241088310450404", "0.4272876194431874", "-0.17202221070155493",
+            ],
+            [
+                "-9.91568850695171", "-0.9689944594115154", "3.0438037242978453", "-24.495224566215796",
+                "20.176138334709044", "15.98066361424651", "-6.789040303419874", "-6.710236069923372",
+            ],
+            [
+                "11.419903575922262", "2.8879645146136994", "72.92137995996029", "80.12511834622643",
+                "-52.072871366152654", "-59.78993625266729", "-0.15582684282751913", "4.883087185713722",
+            ],
+        ],
+        order=4,
+        citation="G. Steinebach, BIT Numer. Math. 63(2) (2023); OrdinaryDiffEq.jl Rodas5PTableau (h21..h48)",
+    ),
 )

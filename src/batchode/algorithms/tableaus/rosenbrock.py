@@ -39,7 +39,10 @@ a source's transformed form may come back as ~1e-16-relative residues.
 Published tableaus and codes (Hairer's ``rodas.f``,
 DifferentialEquations.jl) often give only this transformed form;
 :meth:`RosenbrockTableau.from_transformed` converts such data back to
-the standard form exactly.
+the standard form exactly.  A tableau may also carry the method's
+interpolant inside a step, a
+:class:`~batchode.algorithms.tableaus.rosenbrock_dense_output.RosenbrockDenseOutput`
+in the increments ``u_i``.
 
 Coefficients are converted as for :class:`~batchode.algorithms.tableaus.
 butcher.ButcherTableau`: strings, ints and fractions exactly, then one
@@ -63,6 +66,7 @@ from batchode.algorithms.tableaus.coefficients import (
     _to_optional_vector,
     _to_vector,
 )
+from batchode.algorithms.tableaus.rosenbrock_dense_output import RosenbrockDenseOutput
 
 __all__ = ["RosenbrockTableau"]
 
@@ -142,13 +146,21 @@ class RosenbrockTableau:
         Where the coefficients come from.
     aliases : tuple of str, optional
         Alternative registry names.
+    dense_output : RosenbrockDenseOutput or None, optional
+        The method's interpolant inside a step, in the stage increments
+        ``u_i`` (see
+        :class:`~batchode.algorithms.tableaus.rosenbrock_dense_output.RosenbrockDenseOutput`),
+        or ``None``.
 
     Raises
     ------
     ValueError
         If a coefficient cannot be read or the tableau is inconsistent
         (shapes, triangularity, non-constant or non-positive diagonal,
-        weight sums, orders); the message names the tableau.
+        weight sums, orders); the message names the tableau.  Also if a
+        dense output does not fit: a column count other than the stage
+        count, an order above the method's, or coefficients that do not
+        reproduce ``y' = const`` exactly (``H d != 0``).
     """
 
     name: str
@@ -160,6 +172,9 @@ class RosenbrockTableau:
     embedded_order: int | None
     citation: str
     aliases: tuple[str, ...] = attrs.field(default=(), converter=_to_aliases)
+    dense_output: RosenbrockDenseOutput | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(RosenbrockDenseOutput))
+    )
 
     def __attrs_post_init__(self) -> None:
         self._check_names()
@@ -168,6 +183,7 @@ class RosenbrockTableau:
         self._check_structure()
         self._check_orders()
         self._check_weight_sums()
+        self._check_dense_output()
 
     # ------------------------------------------------------------------
     # validation
@@ -249,6 +265,25 @@ class RosenbrockTableau:
             if not _close(total, 1.0, math.fsum(abs(x) for x in w)):
                 self._fail(f"{label} sums to {total!r}, not 1")
 
+    def _check_dense_output(self) -> None:
+        dense = self.dense_output
+        if dense is None:
+            return
+        if dense.stages != self.stages:
+            self._fail(f"dense output has {dense.stages} stage weights per row but the tableau has "
+                       f"{self.stages} stages")
+        if dense.order > self.order:
+            self._fail(f"dense output of order {dense.order} exceeds the method's order {self.order}")
+        # For y' = v (constant) every increment is u_i = d_i h v, so the
+        # correction term is sum_j theta**j (H[j] . d) h v; the interpolant
+        # is exact (first-order consistent) only if each H[j] . d vanishes.
+        for j, row in enumerate(dense.coefficients):
+            products = [w * di for w, di in zip(row, self.d)]
+            total = math.fsum(products)
+            if not _close(total, 0.0, math.fsum(abs(x) for x in products)):
+                self._fail(f"dense output row {j} gives H[{j}] . d = {total!r}, not 0, so the interpolant "
+                           "of y' = const is not exact")
+
     # ------------------------------------------------------------------
     # construction from the transformed (u-form) coefficients
     # ------------------------------------------------------------------
@@ -267,6 +302,7 @@ class RosenbrockTableau:
         embedded_order: int | None,
         citation: str,
         aliases: Any = (),
+        dense_output: RosenbrockDenseOutput | None = None,
     ) -> RosenbrockTableau:
         """Build the standard form from the transformed coefficients.
 
@@ -280,7 +316,7 @@ class RosenbrockTableau:
             (``[[], [a21], [a31, a32], ...]``).
         m, m_hat : sequences
             ``b Gamma^-1`` and ``b_hat Gamma^-1`` (``m_hat`` may be None).
-        order, embedded_order, citation, aliases
+        order, embedded_order, citation, aliases, dense_output
             As for the constructor.
 
         Notes
@@ -315,6 +351,7 @@ class RosenbrockTableau:
             embedded_order=embedded_order,
             citation=citation,
             aliases=aliases,
+            dense_output=dense_output,
         )
 
     # ------------------------------------------------------------------
