@@ -12,6 +12,7 @@ import attrs
 import numpy as np
 
 from batchode.algorithms import estimates_error, get_tableau, make_step
+from batchode.algorithms.hermite import HermiteInterpolant
 from batchode.backends import resolve_backend
 from batchode.batch.body import OUTPUT_POSITIONS, TrajectoryBody, argument_position
 from batchode.batch.chunking import (
@@ -45,7 +46,7 @@ DEFAULTS = dict(
     method="tsit5", step_controller=None, rtol=1e-6, atol=1e-6, dt=None, dt_min=None,
     dt_max=math.inf, max_steps=100_000, save_observables=True, precision="float64", backend="auto",
     linear_solver=None, newton_tolerance=1e-2, newton_max_iterations=10,
-    summaries=(), summarise_variables=None, save_time_series=True, cache=True,
+    summaries=(), summarise_variables=None, save_time_series=True, step_to_saves=False, cache=True,
 )
 
 
@@ -113,6 +114,11 @@ class Solver:
     save_time_series : bool, default True
         False keeps only the final state (and the summaries): no
         time-series output is allocated.
+    step_to_saves : bool, default False
+        False: saves between steps are filled from the method's
+        interpolant, so the steps taken, and the final state, do not
+        depend on what is saved. True: every step is shortened to land
+        exactly on the save times (more steps when saves are dense).
     cache : bool, default True
         Keep the compiled kernel in batchode's disk cache
         (:mod:`batchode.cache`; ``$BATCHODE_CACHE_DIR`` or the user cache
@@ -197,7 +203,9 @@ class Solver:
             rtol=settings["rtol"], atol=settings["atol"], **options,
         )
         summaries = SummaryOutputs(system, _metric_list(settings["summaries"]), settings["summarise_variables"])
-        loop = IntegrationLoop(step, controller, summaries, dt_min=settings["dt_min"], dt_max=settings["dt_max"],
+        interpolant = None if settings["step_to_saves"] else HermiteInterpolant(system)
+        loop = IntegrationLoop(step, controller, summaries, interpolant, dt_min=settings["dt_min"],
+                               dt_max=settings["dt_max"],
                                max_steps=settings["max_steps"],
                                save_observables=bool(settings["save_observables"]),
                                save_time_series=bool(settings["save_time_series"]))
@@ -253,19 +261,19 @@ class Solver:
 
     # -- solving ----------------------------------------------------------------
     def prepare(self, t_span, y0=None, parameters=None, save_every=None, grid="verbatim",
-                summarise_every=None) -> "PreparedBatch":
+                summarise_every=None, t_eval=None, save_from=None) -> "PreparedBatch":
         """Validate a batch's inputs and work out its shapes; nothing is compiled or launched.
 
         Takes the arguments of :meth:`solve` of the same names.
         """
         t0, t1 = _time_span(t_span)
         initial, params = build_runs(self.system, y0, parameters, grid)
-        times = save_times(t0, t1, save_every)
+        times = save_times(t0, t1, save_every, t_eval, save_from)
         summaries = self.loop.child("summaries")
         if summaries.is_active:
-            if save_every is None:
-                raise ValueError("summary metrics are taken over the save times: pass save_every=... "
-                                 "(and save_time_series=False to keep only the summaries)")
+            if save_every is None and t_eval is None:
+                raise ValueError("summary metrics are taken over the save times: pass save_every=... or "
+                                 "t_eval=... (and save_time_series=False to keep only the summaries)")
             per_window = samples_per_window(summarise_every, save_every, len(times))
         elif summarise_every is not None:
             raise ValueError("summarise_every needs summary metrics: pass summaries=['mean', ...]")
@@ -276,7 +284,7 @@ class Solver:
         # dt = 0 asks the loop for its automatic first step (adaptive only).
         dt = self._settings["dt"] if self._settings["dt"] is not None else 0.0
         if not self.loop.is_adaptive:
-            needed = math.ceil((t1 - t0) / dt) + len(times)
+            needed = math.ceil(abs(t1 - t0) / dt) + (len(times) if self._settings["step_to_saves"] else 1)
             if needed > self._settings["max_steps"]:
                 raise ValueError(f"fixed dt={dt} needs about {needed} steps over {t_span}, more than "
                                  f"max_steps={self._settings['max_steps']}; raise max_steps or dt")
@@ -287,7 +295,7 @@ class Solver:
             observable_columns=max(n_obs, 1), n_windows=n_windows if summaries.is_active else 1,
             summary_width=summaries.width, itemsize=self.precision.itemsize,
         )
-        return PreparedBatch(t0, dt, times, per_window, window_ends, initial, params, n_obs, shape)
+        return PreparedBatch(t0, t1, dt, times, per_window, window_ends, initial, params, n_obs, shape)
 
     def chunk_arguments(self, batch: "PreparedBatch", start: int, stop: int, outputs=None) -> tuple:
         """The batch kernel's arguments for runs ``start .. stop-1``.
@@ -301,25 +309,28 @@ class Solver:
         if outputs is None or self._runs_last:
             outputs = batch.shape.allocate_outputs(dtype, runs=stop - start, runs_last=self._runs_last)
         # Time is float64 whatever the working precision (the loop's contract).
-        return (np.float64(batch.t0), np.float64(batch.dt), batch.initial[start:stop].astype(dtype),
+        return (np.float64(batch.t0), np.float64(batch.t1), np.float64(batch.dt),
+                batch.initial[start:stop].astype(dtype),
                 batch.parameters[start:stop].astype(dtype), batch.times.astype(np.float64),
                 np.int64(batch.per_window), self._kernel.runtime_vector(), *outputs)
 
     def prepare_arguments(self, t_span, y0=None, parameters=None, save_every=None,
-                          grid="verbatim", summarise_every=None) -> "KernelArguments":
+                          grid="verbatim", summarise_every=None, t_eval=None,
+                          save_from=None) -> "KernelArguments":
         """Validated kernel arguments for the whole batch in one launch (benchmarks, PTX checks)."""
-        batch = self.prepare(t_span, y0, parameters, save_every, grid, summarise_every)
+        batch = self.prepare(t_span, y0, parameters, save_every, grid, summarise_every, t_eval, save_from)
         return KernelArguments(self.chunk_arguments(batch, 0, batch.shape.n_runs), batch)
 
     def solve(self, t_span, y0=None, parameters=None, save_every=None, grid="verbatim", summarise_every=None,
               output=None, chunk_memory=None, chunk_runs=None, progress=None, overwrite=False,
-              client=None) -> SolveResult:
+              client=None, t_eval=None, save_from=None) -> SolveResult:
         """Integrate every run over ``t_span``.
 
         Parameters
         ----------
         t_span : (float, float)
-            Start and end time (end > start).
+            Start and end time; an end before the start integrates
+            backwards in time.
         y0 : dict, 1-D or 2-D array, optional
             Initial states by state name, one state for all runs, or
             (runs, n_states); default: the system's initial state.
@@ -329,7 +340,9 @@ class Solver:
         save_every : float, optional
             Save every ``save_every`` time units from the start (and at the
             end); default: the final state only. The save times are also the
-            samples of the summary metrics.
+            samples of the summary metrics. Saves between steps are
+            interpolated (unless ``step_to_saves``), so they do not change
+            the steps taken.
         grid : {"verbatim", "combinatorial"}
         summarise_every : float, optional
             Length of the summary windows, a multiple of ``save_every``;
@@ -358,6 +371,14 @@ class Solver:
         client : dask.distributed.Client, optional
             Run the chunks on a Dask cluster (extra ``distributed``; see
             :mod:`batchode.distributed`); the result is the same.
+        t_eval : sequence of float, optional
+            The save times, instead of ``save_every``: shared by every run,
+            strictly increasing (decreasing when integrating backwards) and
+            within ``t_span``.
+        save_from : float, optional
+            With ``save_every``: the first save time. Nothing before it is
+            saved or summarised (a transient), but every run still starts
+            at the start of ``t_span``.
 
         Returns
         -------
@@ -375,7 +396,7 @@ class Solver:
             When ``output`` holds a different sweep and ``overwrite`` is False.
         """
         started = time.perf_counter()
-        batch = self.prepare(t_span, y0, parameters, save_every, grid, summarise_every)
+        batch = self.prepare(t_span, y0, parameters, save_every, grid, summarise_every, t_eval, save_from)
         shape = batch.shape
         if client is not None and chunk_runs is None and chunk_memory is None:
             chunk_runs = distributed_chunk_runs(shape.n_runs, client)
@@ -426,11 +447,11 @@ class Solver:
             return SolveInterrupted(
                 f"batchode: interrupted after {finished_chunks} of the {todo_chunks} chunks this solve had to "
                 f"compute; they are in {output!s} and the same solve (same arguments) resumes the others")
-        status = results[-1]
+        states, observables, summary, counters, status, end_state, end_time = results
         not_run = status == int(Status.NOT_RUN)
-        for values in results[:3]:  # states, observables, summaries: nothing was integrated
+        for values in (states, observables, summary, end_state, end_time):  # nothing was integrated
             values[not_run] = np.nan
-        results[3][not_run] = 0
+        counters[not_run] = 0
         result = self._result(batch, *results, wall_time=wall_time)
         return SolveInterrupted(
             f"batchode: interrupted; {int((~not_run).sum())} of {len(status)} runs finished and are in this "
@@ -465,7 +486,7 @@ class Solver:
     def fingerprint(self, batch: "PreparedBatch", chunks) -> str:
         """Hash of everything that decides a sweep's results: system, settings, inputs, chunks."""
         digest = hashlib.sha256(self.configuration_key.encode())
-        digest.update(repr((batch.t0, batch.dt, batch.per_window, list(map(list, chunks)))).encode())
+        digest.update(repr((batch.t0, batch.t1, batch.dt, batch.per_window, list(map(list, chunks)))).encode())
         for array in (batch.times, batch.initial, batch.parameters):
             digest.update(np.ascontiguousarray(array).tobytes())
         return digest.hexdigest()
@@ -518,14 +539,14 @@ class Solver:
         """Kernel outputs with the run axis first (a view where the layout already is)."""
         if not self._runs_last:
             return tuple(outputs)
-        states, observables, summary, counters, status = outputs
+        states, observables, summary, counters, status, end_state, end_time = outputs
         return (np.moveaxis(states, -1, 0), np.moveaxis(observables, -1, 0), np.moveaxis(summary, -1, 0),
-                counters.T, status)
+                counters.T, status, end_state.T, end_time)
 
     def store_outputs(self, produced, batch) -> dict:
         """Run-major outputs of a chunk by their name in a :class:`ResultStore`."""
-        states, observables, summary, counters, status = produced
-        outputs = {"y": states, "status": status}
+        states, observables, summary, counters, status, end_state, end_time = produced
+        outputs = {"y": states, "status": status, "t_final": end_time, "y_final": end_state}
         outputs.update({name: counters[:, j] for j, name in enumerate(COUNTER_NAMES)})
         if batch.n_observables:
             outputs["observables"] = observables[:, :, :batch.n_observables]
@@ -545,11 +566,13 @@ class Solver:
                     parameter_names=list(self.system.parameter_names), method=self.method,
                     backend=self.backend, precision=self.precision.name)
 
-    def _result(self, batch, states, observables, summary, counters, status, wall_time) -> SolveResult:
+    def _result(self, batch, states, observables, summary, counters, status, end_state, end_time,
+                wall_time) -> SolveResult:
         metadata = self._summary_metadata(batch)
         return make_result(
             metadata, t=batch.times if self._settings["save_time_series"] else batch.times[-1:], y=states,
             observables=observables if batch.n_observables else None, summary=summary, status=status,
+            t_final=end_time, y_final=end_state,
             counters=[counters[:, j] for j in range(4)], initial_state=batch.initial,
             parameters={name: batch.parameters[:, j] for j, name in enumerate(self.system.parameter_names)},
             state_names=self.system.state_names,
@@ -563,6 +586,7 @@ class PreparedBatch:
     """A validated batch: inputs on the grid, save times, summary windows, array sizes."""
 
     t0: float
+    t1: float
     dt: float
     times: np.ndarray
     per_window: int
@@ -586,14 +610,16 @@ def _time_span(t_span) -> tuple[float, float]:
         t0, t1 = (float(v) for v in t_span)
     except (TypeError, ValueError):
         raise ValueError(f"t_span must be two numbers (start, end), got {t_span!r}") from None
-    if not (math.isfinite(t0) and math.isfinite(t1)) or t1 <= t0:
-        raise ValueError(f"t_span must be finite with end > start, got {t_span!r}")
+    if not (math.isfinite(t0) and math.isfinite(t1)) or t1 == t0:
+        raise ValueError(f"t_span must be two different finite times (an end before the start integrates "
+                         f"backwards), got {t_span!r}")
     return t0, t1
 
 
 def solve_ivp(system, t_span, y0=None, parameters=None, method="tsit5", save_every=None,
               grid="verbatim", summarise_every=None, output=None, chunk_memory=None, chunk_runs=None,
-              progress=None, overwrite=False, client=None, **settings) -> SolveResult:
+              progress=None, overwrite=False, client=None, t_eval=None, save_from=None,
+              **settings) -> SolveResult:
     """Solve a batch of initial value problems in one call.
 
     The arguments before ``settings`` are those of :meth:`Solver.solve`;
@@ -605,7 +631,8 @@ def solve_ivp(system, t_span, y0=None, parameters=None, method="tsit5", save_eve
     solver = Solver(system, method=method, **settings)
     return solver.solve(t_span, y0=y0, parameters=parameters, save_every=save_every, grid=grid,
                         summarise_every=summarise_every, output=output, chunk_memory=chunk_memory,
-                        chunk_runs=chunk_runs, progress=progress, overwrite=overwrite, client=client)
+                        chunk_runs=chunk_runs, progress=progress, overwrite=overwrite, client=client,
+                        t_eval=t_eval, save_from=save_from)
 
 
 #: Default smallest adaptive step (``dt_min=None``).
@@ -664,7 +691,7 @@ def _checked_numbers(settings: dict, precision, n_states: int) -> dict:
     checked.update(dt_min=dt_min, dt_max=dt_max, max_steps=_count("max_steps", settings["max_steps"]),
                    newton_tolerance=_real("newton_tolerance", settings["newton_tolerance"], positive=True),
                    newton_max_iterations=_count("newton_max_iterations", settings["newton_max_iterations"]))
-    for flag in ("save_observables", "save_time_series", "cache"):
+    for flag in ("save_observables", "save_time_series", "step_to_saves", "cache"):
         if not isinstance(settings[flag], (bool, np.bool_)):
             raise TypeError(f"{flag} must be True or False, got {settings[flag]!r}")
     return checked

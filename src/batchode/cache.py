@@ -21,6 +21,16 @@ index file (``<label>-<cpu|cuda>-<key>.nbi``) and one data file per signature
 and target (``...<entry>.nbc``); :func:`cached_text` keeps small text entries
 (PTX) beside them (``<kind>-<key>.txt``).
 
+Symbols must not collide across processes. Numba names each compiled
+function after its qualified name and a per-process counter (``v<uid>``),
+and the functions a kernel calls (not inlined) are linked into the process
+by those names. A process that compiles one kernel and loads another from
+the cache can hold two different bodies under one name, and LLVM then
+calls whichever it met first: wrong results, silently (numba issue 10486).
+Importing this module therefore makes numba draw function ids at random
+(:func:`_random_function_ids`), so names from different processes never
+meet.
+
 Every file is written to a temporary name and moved into place with
 ``os.replace``, and starts with a header naming the key it was written for
 and the sha256 of its body. A reader checks both before it unpickles
@@ -34,11 +44,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import importlib
 import importlib.metadata
 import json
 import os
 import pickle
 import re
+import secrets
 import sys
 import tempfile
 import uuid
@@ -56,6 +68,35 @@ __all__ = [
     "CacheInfo", "CacheWarning", "cache_directory", "cached_text", "clear", "code_version", "info",
     "install_disk_cache",
 ]
+
+class _RandomIds:
+    """An endless iterator of random 63-bit integers (a stand-in for ``itertools.count``)."""
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> int:
+        return secrets.randbits(63)
+
+
+def _random_function_ids() -> None:
+    """Make numba (and numba-cuda) number the functions it compiles at random.
+
+    Every compiled function's symbol carries its id. With numba's counter,
+    two processes that compile in different orders give the same id to
+    different functions of the same name, and a kernel loaded from the
+    cache can then call another kernel's function (see the module's
+    docstring). 63 random bits make such a meeting practically impossible;
+    within a process ids stay distinct just the same.
+    """
+    for module_name in ("numba.core.bytecode", "numba.cuda.core.bytecode"):
+        with contextlib.suppress(ImportError):
+            identity = importlib.import_module(module_name).FunctionIdentity
+            if not isinstance(identity._unique_ids, _RandomIds):
+                identity._unique_ids = _RandomIds()
+
+
+_random_function_ids()
 
 #: First field of every file's header; a new file format gets a new tag.
 _MAGIC = b"batchode-cache-v1"

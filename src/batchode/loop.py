@@ -2,42 +2,55 @@
 
 Loop contract::
 
-    status = loop(t0, dt0, y0, params, save_times, samples_per_window, state_out,
-                  observables_out, summary_out, counters, settings, shared, persistent)
+    status = loop(t0, t_end, dt0, y0, params, save_times, samples_per_window, state_out,
+                  observables_out, summary_out, end_state, end_time, counters, settings,
+                  shared, persistent)
 
 1. Integrates one trajectory from ``t0`` and state ``y0`` with parameters
-   ``params`` until the last of ``save_times`` (increasing, all >= t0),
-   starting with step ``dt0`` (the step itself for fixed-step control). For
-   adaptive control ``dt0 <= 0`` asks for an automatic first step (Hairer,
-   Norsett & Wanner, Solving ODEs I, section II.4: two evaluations of f).
-2. Steps are shortened to land exactly on every save time; at each save time
-   ``k`` the state goes to ``state_out[k]`` and, when enabled, the
-   observables to ``observables_out[k]``. Without a saved time series
-   (``save_time_series=False``) those outputs have one row, the final sample.
+   ``params`` to ``t_end``, forwards or, when ``t_end < t0``, backwards,
+   starting with a step of size ``dt0`` (the step itself for fixed-step
+   control; a size, whatever the direction). For adaptive control
+   ``dt0 <= 0`` asks for an automatic first step (Hairer, Norsett &
+   Wanner, Solving ODEs I, section II.4: two evaluations of f).
+2. ``save_times`` run from ``t0`` towards ``t_end`` (each within the span).
+   At save time ``k`` the state goes to ``state_out[k]`` and, when enabled,
+   the observables to ``observables_out[k]``. With an interpolant (child
+   ``interpolant``, :mod:`batchode.algorithms.hermite`) the steps ignore
+   the save times: a save inside a step is filled from the interpolant,
+   so the steps taken and every accepted state are the same whatever is
+   saved. Without one, steps are shortened to land exactly on every save
+   time. Without a saved time series (``save_time_series=False``) those
+   outputs have one row, the last save time's sample.
 3. Every save time is also a sample of the summary metrics (child
    ``summaries``, when any are selected): sample ``k`` belongs to window
    ``(k - 1) // samples_per_window`` (sample 0 to window 0), and each
    window's row of ``summary_out`` is written when its last sample is taken.
 4. On failure the unreached rows of the outputs (and the summary row of an
    unfinished window) are NaN and the returned status has its flags set
-   (:class:`batchode.status.Status`).
+   (:class:`batchode.status.Status`). Whatever the outcome, ``end_time[0]``
+   receives the time the run reached and ``end_state`` its last accepted
+   state there (``t_end`` and the final state on success).
 5. ``counters`` (int32, 4 entries) receives the accepted and rejected step
    counts and the Newton and linear-solver iterations (implicit methods).
 6. A step whose own status is not 0 (Newton or the linear solver failed)
    is rejected and retried with a quarter of its size; its flags are
    reported only if the run ends because the step fell below ``dt_min``.
-7. Time is float64 whatever the working precision: ``t0``, ``dt0``,
-   ``save_times``, the current time and step, and ``dt_min``/``dt_max``.
-   Each step is taken with the step size rounded to the working precision,
-   but ``t`` accumulates in float64, so a float32 run far from ``t = 0``
-   still advances and lands on its save times.
+   A step whose proposal is not finite ends the run with ``NONFINITE``
+   and is not taken.
+7. Time is float64 whatever the working precision: ``t0``, ``t_end``,
+   ``dt0``, ``save_times``, the current time and step, and
+   ``dt_min``/``dt_max``. Each step is taken with the (signed) step size
+   rounded to the working precision, but ``t`` accumulates in float64, so
+   a float32 run far from ``t = 0`` still advances and lands on its save
+   times. Step sizes handed to the controller are sizes (positive).
 8. ``settings`` is the loop's block of the run-time values: ``dt_min``,
    ``dt_max`` and ``max_steps``, then the algorithm's and the controller's
    blocks (:meth:`batchode.factory.CUDAFactory.runtime_layout`).
 
 The loop knows nothing of batches: the batch layer hands it one trajectory's
 rows. It owns the step limits (``dt_min``, ``dt_max``, ``max_steps``); the
-algorithm, the step controller and the summaries are its children.
+algorithm, the step controller, the summaries and the interpolant (when
+saves are interpolated) are its children.
 """
 
 from __future__ import annotations
@@ -87,26 +100,41 @@ class LoopSettings:
 
 
 class IntegrationLoop(CUDAFactory):
-    """Factory of the loop; children ``algorithm``, ``controller`` and ``summaries``.
+    """Factory of the loop; children ``algorithm``, ``controller``, ``summaries``
+    and, when saves are interpolated, ``interpolant``.
 
-    Buffers: ``state``, ``proposal``, ``parameters`` (LOCAL), ``error``
-    (LOCAL, only for adaptive control) and ``observables`` (LOCAL, only when
-    observables are saved).
+    Buffers: ``state``, ``proposal``, ``parameters`` (LOCAL), ``error`` and
+    ``start_derivative`` (LOCAL, only for adaptive control), ``sample``
+    (LOCAL, only with an interpolant: an interpolated save) and
+    ``observables`` (LOCAL, only when observables are saved).
+
+    Parameters
+    ----------
+    algorithm, controller : CUDAFactory
+        The step and the step controller.
+    summaries : SummaryOutputs, optional
+        The summary metrics (default: none).
+    interpolant : CUDAFactory, optional
+        Fills saves inside steps (:mod:`batchode.algorithms.hermite`); None
+        shortens steps to land on every save time instead.
     """
 
     Settings = LoopSettings
 
     def __init__(self, algorithm: CUDAFactory, controller: CUDAFactory,
-                 summaries: SummaryOutputs | None = None, **kwargs):
+                 summaries: SummaryOutputs | None = None, interpolant: CUDAFactory | None = None, **kwargs):
         super().__init__(precision=algorithm.precision, backend=algorithm.backend.name, **kwargs)
         self.add_child("algorithm", algorithm)
         self.add_child("controller", controller)
         self.add_child("summaries", summaries or SummaryOutputs(algorithm.child("system")))
+        if interpolant is not None:
+            self.add_child("interpolant", interpolant)
         system = algorithm.child("system").system
         self.register_buffer("state", "local", system.n_states)
         self.register_buffer("proposal", "local", system.n_states)
         self.register_buffer("error", "local", system.n_states, enabled=lambda: self.is_adaptive)
         self.register_buffer("start_derivative", "local", system.n_states, enabled=lambda: self.is_adaptive)
+        self.register_buffer("sample", "local", system.n_states, enabled=interpolant is not None)
         self.register_buffer("parameters", "local", system.n_parameters)
         self.register_buffer(
             "observables", "local", system.n_observables,
@@ -116,6 +144,11 @@ class IntegrationLoop(CUDAFactory):
     @property
     def is_adaptive(self) -> bool:
         return self.child("controller").is_adaptive
+
+    @property
+    def interpolates(self) -> bool:
+        """True when saves inside a step are interpolated (else steps land on them)."""
+        return "interpolant" in self.children
 
     @property
     def system(self):
@@ -149,7 +182,7 @@ class IntegrationLoop(CUDAFactory):
         alloc = {name: buffer.allocate() for name, buffer in registry.buffers.items()}
         alloc_state, alloc_proposal, alloc_error = alloc["state"], alloc["proposal"], alloc["error"]
         alloc_parameters, alloc_observables = alloc["parameters"], alloc["observables"]
-        alloc_start = alloc["start_derivative"]
+        alloc_start, alloc_sample = alloc["start_derivative"], alloc["sample"]
         dxdt = algorithm.child("system").device_function
         start_exponent = dtype(1.0 / (algorithm.order + 1))
         small, tiny, hundredth = dtype(1e-5), dtype(1e-15), dtype(0.01)
@@ -165,6 +198,13 @@ class IntegrationLoop(CUDAFactory):
         summary = summaries.built
         sample, finalise_window, initialise_summaries = summary.sample, summary.finalise, summary.initialise
         save_series = s.save_time_series
+        interpolating = self.interpolates
+        if interpolating:
+            interpolant = self.child("interpolant").built
+            prepare, evaluate = interpolant.prepare, interpolant.evaluate
+            interpolant_view = registry.child_view("interpolant")
+        else:
+            prepare, evaluate, interpolant_view = self._without_interpolant()
 
         def save(k, n_saves, t, state, p, buffer, state_out, observables_out):
             if save_series or k == n_saves - 1:
@@ -194,11 +234,11 @@ class IntegrationLoop(CUDAFactory):
 
         record = self.backend.device_function(record)
 
-        def initial_step(t, y, p, f0, y1, f1, span, controller_settings):
+        def initial_step(t, direction, y, p, f0, y1, f1, span, controller_settings):
             # Hairer-Norsett-Wanner's starting step: scale h so that an
             # explicit Euler step changes y by about 1% of the tolerance.
             # Worked in the working precision (it only sets the scale of
-            # the first step); the result is a float64 step.
+            # the first step); the result is a float64 step size.
             dxdt(t, y, p, f0)
             d0 = norm(y, y, y, controller_settings)
             d1 = norm(f0, y, y, controller_settings)
@@ -206,9 +246,10 @@ class IntegrationLoop(CUDAFactory):
             if d0 >= small and d1 >= small:
                 h0 = hundredth * d0 / d1
             h0 = min(h0, dtype(span))
+            signed = dtype(direction) * h0
             for j in range(n):
-                y1[j] = y[j] + h0 * f0[j]
-            dxdt(t + h0, y1, p, f1)
+                y1[j] = y[j] + signed * f0[j]
+            dxdt(t + signed, y1, p, f1)
             for j in range(n):
                 f1[j] = f1[j] - f0[j]
             d2 = norm(f1, y, y, controller_settings) / h0
@@ -221,8 +262,8 @@ class IntegrationLoop(CUDAFactory):
 
         initial_step = self.backend.device_function(initial_step)
 
-        def loop(t0, dt0, y0, params, save_times, per_window, state_out, observables_out, summary_out,
-                 counters, settings, shared, persistent):
+        def loop(t0, t_end, dt0, y0, params, save_times, per_window, state_out, observables_out, summary_out,
+                 end_state, end_time, counters, settings, shared, persistent):
             dt_min, dt_max = settings[dt_min_at], settings[dt_max_at]
             max_steps = int(settings[max_steps_at])
             algorithm_settings = algorithm_block(settings)
@@ -232,9 +273,11 @@ class IntegrationLoop(CUDAFactory):
             error = alloc_error(shared, persistent)
             p = alloc_parameters(shared, persistent)
             observed = alloc_observables(shared, persistent)
+            interpolated = alloc_sample(shared, persistent)
             algorithm_shared, algorithm_persistent = algorithm_view(shared, persistent)
             controller_shared, controller_persistent = controller_view(shared, persistent)
             summaries_shared, summaries_persistent = summaries_view(shared, persistent)
+            interpolant_shared, interpolant_persistent = interpolant_view(shared, persistent)
             if summarising:
                 initialise_summaries(summaries_shared, summaries_persistent)
             window = 0
@@ -245,12 +288,15 @@ class IntegrationLoop(CUDAFactory):
                 p[j] = params[j]
             initialise(controller_settings, controller_shared, controller_persistent)
 
+            # Time runs towards t_end; every comparison of times is made
+            # along that direction, and step sizes are kept positive.
+            direction = 1.0 if t_end >= t0 else -1.0
             n_saves = save_times.shape[0]
             t = t0
             dt = dt0
             if adaptive and dt0 <= zero:
                 start = alloc_start(shared, persistent)
-                dt = initial_step(t0, state, p, error, proposal, start, save_times[n_saves - 1] - t0,
+                dt = initial_step(t0, direction, state, p, error, proposal, start, abs(t_end - t0),
                                   controller_settings)
             k = 0
             accepted = 0
@@ -260,23 +306,27 @@ class IntegrationLoop(CUDAFactory):
             counters[2] = 0
             counters[3] = 0
             fsal_valid = False
-            while k < n_saves and save_times[k] <= t:
-                window, in_window = record(k, n_saves, t, state, p, observed, state_out, observables_out,
-                                           per_window, summary_out, window, in_window,
+            end_known = False  # the interpolant knows the last step's end point
+            while k < n_saves and direction * (save_times[k] - t) <= 0.0:
+                window, in_window = record(k, n_saves, save_times[k], state, p, observed, state_out,
+                                           observables_out, per_window, summary_out, window, in_window,
                                            summaries_shared, summaries_persistent)
                 k += 1
-            while k < n_saves:
+            while direction * (t_end - t) > 0.0:
                 if accepted + rejected >= max_steps:
                     status |= max_steps_flag
                     break
-                target = save_times[k]
-                remaining = target - t
+                target = t_end
+                if not interpolating and k < n_saves:
+                    target = save_times[k]
+                remaining = direction * (target - t)
                 clipped = dt >= remaining
                 h = remaining if clipped else dt
-                if t + h == t:  # the step is below the resolution of t
+                signed = direction * h
+                if t + signed == t:  # the step is below the resolution of t
                     status |= dt_flag
                     break
-                step_status = step(t, dtype(h), state, p, proposal, error, fsal_valid, accepted, counters,
+                step_status = step(t, dtype(signed), state, p, proposal, error, fsal_valid, accepted, counters,
                                    algorithm_settings, algorithm_shared, algorithm_persistent)
                 error_is_finite = True
                 if step_status != ok:
@@ -293,23 +343,37 @@ class IntegrationLoop(CUDAFactory):
                 else:
                     accept, dt_next = True, dt
                 if accept:
-                    finite = True
-                    for j in range(n):
-                        state[j] = proposal[j]
-                        if not math.isfinite(proposal[j]):
-                            finite = False
-                    t = target if clipped else t + h
                     accepted += 1
                     fsal_valid = True
+                    finite = True
+                    for j in range(n):
+                        if not math.isfinite(proposal[j]):
+                            finite = False
                     if not finite:
                         status |= nonfinite_flag
                         break
-                    while k < n_saves and save_times[k] <= t:
-                        window, in_window = record(k, n_saves, t, state, p, observed, state_out,
-                                                   observables_out, per_window, summary_out, window,
-                                                   in_window, summaries_shared, summaries_persistent)
+                    t_new = target if clipped else t + signed
+                    inside = k < n_saves and direction * (save_times[k] - t_new) < 0.0
+                    if interpolating and inside:
+                        prepare(t, dtype(signed), state, proposal, p, end_known, interpolant_shared,
+                                interpolant_persistent)
+                    while k < n_saves and direction * (save_times[k] - t_new) <= 0.0:
+                        if interpolating and save_times[k] != t_new:
+                            evaluate((save_times[k] - t) / signed, dtype(signed), state, proposal, interpolated,
+                                     interpolant_shared, interpolant_persistent)
+                            window, in_window = record(k, n_saves, save_times[k], interpolated, p, observed,
+                                                       state_out, observables_out, per_window, summary_out,
+                                                       window, in_window, summaries_shared, summaries_persistent)
+                        else:
+                            window, in_window = record(k, n_saves, save_times[k], proposal, p, observed,
+                                                       state_out, observables_out, per_window, summary_out,
+                                                       window, in_window, summaries_shared, summaries_persistent)
                         k += 1
-                    # A step cut short to hit a save time says nothing about
+                    end_known = interpolating and inside
+                    for j in range(n):
+                        state[j] = proposal[j]
+                    t = t_new
+                    # A step cut short to land on a time says nothing about
                     # the step the solution allows: keep the larger proposal.
                     dt = max(dt_next, dt) if clipped else dt_next
                 else:
@@ -322,6 +386,9 @@ class IntegrationLoop(CUDAFactory):
                     if not error_is_finite:
                         status |= nonfinite_flag
                     break
+            end_time[0] = t
+            for j in range(n):
+                end_state[j] = state[j]
             first_unreached = k if save_series else (0 if k < n_saves else 1)
             for row in range(first_unreached, state_out.shape[0]):
                 for j in range(n):
@@ -342,3 +409,23 @@ class IntegrationLoop(CUDAFactory):
         # (one call per trajectory). Measured, Lorenz tsit5, 2 cores: cold
         # compile 5.1 -> 2.7 s, kvaerno5 9.7 -> 6.2 s; run time within noise.
         return self.backend.device_function(loop, inline=False)
+
+    def _without_interpolant(self):
+        """Stand-ins for the interpolant's functions in a loop that steps onto its saves.
+
+        The loop's code is the same either way, so it needs something to
+        type; these are never called (every call sits behind a False
+        compile-time constant, which numba and LLVM remove).
+        """
+
+        def prepare(t, dt, y, y_new, p, end_known, shared, persistent):
+            pass
+
+        def evaluate(theta, dt, y, y_new, out, shared, persistent):
+            pass
+
+        def passthrough(shared, persistent):
+            return shared, persistent
+
+        device = self.backend.device_function
+        return device(prepare), device(evaluate), device(passthrough)

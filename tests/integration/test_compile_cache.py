@@ -31,6 +31,9 @@ if config.pop("equations", None) == "changed":
     system = batchode.ODESystem.from_equations(
         "dx = sigma * (y - x)\ndy = x * (rho - z) - y\ndz = x * y - beta * z + 0.0001",
         parameters={"sigma": 10.0, "rho": 28.0, "beta": 8 / 3}, initial_state={"x": 1.0, "y": 0.0, "z": 0.0})
+before = config.pop("compile_first", None)
+if before is not None:  # another kernel, compiled in this process before the one under test
+    batchode.solve_ivp(system, (0.0, 0.5), backend="cpu", cache=False, **before)
 options = {"method": "heun-21", "backend": "cpu", "rtol": 1e-5, "atol": 1e-5, **config}
 result = batchode.solve_ivp(system, (0.0, 0.5), parameters={"rho": np.linspace(5, 28, 4)}, **options)
 compiles = sum(1 for _, started in recorder.buffer if started.is_start)
@@ -63,6 +66,20 @@ def test_a_second_process_loads_the_kernel_without_compiling(filled_cache):
     assert second["compiles"] == 0
     assert second["final"] == first["final"]  # bit for bit
     assert second["compile_time"] < first["compile_time"]
+
+
+def test_a_kernel_loaded_after_another_was_compiled_calls_its_own_functions(filled_cache):
+    """A process that compiles one kernel, then loads another from the cache, gets the cached kernel's results.
+
+    Numba names compiled functions by a per-process counter; without
+    batchode's random ids the compiled kernel's loop and the cached one's
+    could share a name, and the cached kernel then ran the other's loop
+    (numba issue 10486; seen here as every run failing at t0).
+    """
+    cache_dir, first = filled_cache
+    other = dict(method="bogacki-shampine-32", step_controller="fixed", dt=0.01)
+    second = solve_in_new_process(cache_dir, compile_first=other)
+    assert second["final"] == first["final"]  # bit for bit
 
 
 def test_a_run_time_change_in_a_new_process_still_hits(filled_cache):

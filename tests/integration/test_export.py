@@ -28,6 +28,7 @@ def result():
     failed = Status.DT_BELOW_MIN | Status.NONFINITE
     return SolveResult(
         t=T, y=y, observables=y[:, :, :1] ** 2, status=np.array([0, failed, 0], np.int32),
+        t_final=np.array([1.5, 0.7, 1.5]), y_final=np.nan_to_num(y[:, -1], nan=-1.0),
         n_accepted=np.array([10, 3, 12], np.int32), n_rejected=np.array([1, 5, 0], np.int32),
         n_newton_iterations=np.array([0, 7, 2], np.int32), n_linear_iterations=np.array([0, 9, 4], np.int32),
         initial_state=np.array([[0.0, 0.0], [1.0, -1.0], [2.0, -2.0]]),
@@ -48,6 +49,9 @@ def check_dataset(ds, result):
     assert ds["observables"].dims == ("run", "time", "observable")
     np.testing.assert_array_equal(ds["y"].values, result.y)
     np.testing.assert_array_equal(ds["observables"].values, result.observables)
+    np.testing.assert_array_equal(ds["t_final"].values, result.t_final)
+    np.testing.assert_array_equal(ds["y_final"].values, result.y_final)
+    assert ds["y_final"].dims == ("run", "state")
     np.testing.assert_array_equal(ds["time"].values, T)
     assert list(ds["state"].values) == ["u", "v"]
     assert list(ds["observable"].values) == ["energy"]

@@ -42,28 +42,11 @@ from __future__ import annotations
 import attrs
 
 from batchode.algorithms.base import RungeKuttaSettings, RungeKuttaStep, optional_tolerances, require_tolerances
+from batchode.algorithms.hermite import hermite_weights
 from batchode.algorithms.source import StepSource
 from batchode.algorithms.tableaus.butcher import ResidualEstimate
 from batchode.factory import runtime_setting
 from batchode.control.base import tolerance_values, weighted_rms_norm
-
-
-def _hermite_weights(s: float) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
-    """Weights of the cubic Hermite interpolant over a step, at the fraction ``s`` of it.
-
-    With ``jump = y_new - y`` and the derivatives ``f_old = f(t, y)``,
-    ``f_new = f(t + dt, y_new)``, the interpolant is
-    ``u(s) = y + v jump + dt (w_old f_old + w_new f_new)`` and its derivative
-    with respect to ``s`` is ``u'(s) = v' jump + dt (w_old' f_old + w_new' f_new)``.
-
-    Returns
-    -------
-    value, slope : tuple of float
-        ``(v, w_old, w_new)`` and ``(v', w_old', w_new')`` at ``s``.
-    """
-    value = (s * s * (3.0 - 2.0 * s), s * (1.0 - s) ** 2, -s * s * (1.0 - s))
-    slope = (6.0 * s * (1.0 - s), (1.0 - s) * (1.0 - 3.0 * s), s * (3.0 * s - 2.0))
-    return value, slope
 
 
 @attrs.frozen
@@ -174,7 +157,7 @@ class ERKStep(RungeKuttaStep):
         """Lines forming ``error`` from the residual estimate (Shampine 2005).
 
         At each node ``s``, ``f(t + s dt, u(s))`` of the Hermite interpolant
-        (:func:`_hermite_weights`, with ``cache`` holding ``f(t + dt, y_new)``)
+        (:func:`hermite_weights`, with ``cache`` holding ``f(t + dt, y_new)``)
         is evaluated into a vector that is then turned, in place, into the
         scaled residual ``r(s) = dt f(t + s dt, u(s)) - u'(s)``: the first
         node's vector is ``error``, each later one ``residual``, which replaces
@@ -185,7 +168,7 @@ class ERKStep(RungeKuttaStep):
         ends = ["k_0", "cache"]
         last = len(residual.nodes) - 1
         for i, node in enumerate(residual.nodes):
-            (v, *w), (dv, *dw) = _hermite_weights(node)
+            (v, *w), (dv, *dw) = hermite_weights(node)
             target = "error" if i == 0 else "residual"
             if i == 1:
                 code.add("    residual = alloc_residual(shared, persistent)")

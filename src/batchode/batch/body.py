@@ -14,14 +14,17 @@ from __future__ import annotations
 
 from batchode.factory import CUDAFactory
 
-#: Inputs, in order: start time and first step (float64 scalars), initial
-#: states (runs, n) and parameters (runs, n_p) in the working precision, save
-#: times (float64), samples per summary window (int64) and the tree's run-time
-#: values (float64, :meth:`batchode.factory.CUDAFactory.runtime_vector`).
-INPUT_ARGUMENTS = ("t0", "dt0", "initial_states", "parameters", "save_times", "samples_per_window",
+#: Inputs, in order: start and end time and first step (float64 scalars),
+#: initial states (runs, n) and parameters (runs, n_p) in the working
+#: precision, save times (float64), samples per summary window (int64) and the
+#: tree's run-time values (float64,
+#: :meth:`batchode.factory.CUDAFactory.runtime_vector`).
+INPUT_ARGUMENTS = ("t0", "t_end", "dt0", "initial_states", "parameters", "save_times", "samples_per_window",
                    "runtime_values")
-#: Outputs, in order (see :meth:`batchode.batch.chunking.BatchShape.allocate_outputs`).
-OUTPUT_ARGUMENTS = ("states", "observables", "summaries", "counters", "status")
+#: Outputs, in order (see :meth:`batchode.batch.chunking.BatchShape.allocate_outputs`):
+#: saved states, observables, summary rows, work counters, status, and where
+#: each run stopped (its last accepted state and the time it reached).
+OUTPUT_ARGUMENTS = ("states", "observables", "summaries", "counters", "status", "end_state", "end_time")
 #: Every argument of the batch kernel, in order.
 KERNEL_ARGUMENTS = INPUT_ARGUMENTS + OUTPUT_ARGUMENTS
 
@@ -40,8 +43,9 @@ class TrajectoryBody(CUDAFactory):
 
     Shapes: ``initial_states`` (runs, n), ``parameters`` (runs, n_p); on the
     CPU ``states`` (runs, saves, n), ``observables`` (runs, saves, n_obs),
-    ``summaries`` (runs, windows, width), ``counters`` (runs, 4); on CUDA the
-    run axis is last in those four.
+    ``summaries`` (runs, windows, width), ``counters`` (runs, 4),
+    ``end_state`` (runs, n); on CUDA the run axis is last in those five.
+    ``status`` and ``end_time`` are (runs,).
     """
 
     def __init__(self, loop: CUDAFactory, **kwargs):
@@ -57,25 +61,27 @@ class TrajectoryBody(CUDAFactory):
         loop = self.child("loop").device_function
         view = self.buffer_registry.child_view("loop")
         loop_settings = self.runtime_view("loop")
-        (t0, dt0, initial, parameters, times, per_window, values, states, observables, summaries, counters,
-         status) = (argument_position(name) for name in KERNEL_ARGUMENTS)
+        (t0, t_end, dt0, initial, parameters, times, per_window, values, states, observables, summaries, counters,
+         status, end_state, end_time) = (argument_position(name) for name in KERNEL_ARGUMENTS)
 
         if self.runs_last:
 
             def body(i, shared, persistent, args):
                 loop_shared, loop_persistent = view(shared, persistent)
-                args[status][i] = loop(args[t0], args[dt0], args[initial][i], args[parameters][i], args[times],
-                                       args[per_window], args[states][:, :, i], args[observables][:, :, i],
-                                       args[summaries][:, :, i], args[counters][:, i],
-                                       loop_settings(args[values]), loop_shared, loop_persistent)
+                args[status][i] = loop(args[t0], args[t_end], args[dt0], args[initial][i], args[parameters][i],
+                                       args[times], args[per_window], args[states][:, :, i],
+                                       args[observables][:, :, i], args[summaries][:, :, i], args[end_state][:, i],
+                                       args[end_time][i:i + 1], args[counters][:, i], loop_settings(args[values]),
+                                       loop_shared, loop_persistent)
 
         else:
 
             def body(i, shared, persistent, args):
                 loop_shared, loop_persistent = view(shared, persistent)
-                args[status][i] = loop(args[t0], args[dt0], args[initial][i], args[parameters][i], args[times],
-                                       args[per_window], args[states][i], args[observables][i],
-                                       args[summaries][i], args[counters][i], loop_settings(args[values]),
-                                       loop_shared, loop_persistent)
+                args[status][i] = loop(args[t0], args[t_end], args[dt0], args[initial][i], args[parameters][i],
+                                       args[times], args[per_window], args[states][i], args[observables][i],
+                                       args[summaries][i], args[end_state][i], args[end_time][i:i + 1],
+                                       args[counters][i], loop_settings(args[values]), loop_shared,
+                                       loop_persistent)
 
         return self.backend.device_function(body)

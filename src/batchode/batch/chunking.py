@@ -31,8 +31,8 @@ DEVICE_MEMORY_FRACTION = 0.5
 #: much host memory, and 4 GiB still holds over 250,000 runs of 1000 saved
 #: times of 4 float32 states, about one full wave of an H100's threads.
 DEVICE_CHUNK_BYTES = 4 << 30
-#: Bytes per run of the int32 counters (4) and the status.
-_INTEGER_BYTES_PER_RUN = 5 * 4
+#: Bytes per run of the int32 counters (4) and the status, and the float64 end time.
+_FIXED_BYTES_PER_RUN = 5 * 4 + 8
 
 
 def format_bytes(count: float) -> str:
@@ -77,8 +77,8 @@ class BatchShape:
     @property
     def output_bytes_per_run(self) -> int:
         floats = (self.state_rows * (self.n_states + self.observable_columns)
-                  + self.n_windows * max(self.summary_width, 1))
-        return floats * self.itemsize + _INTEGER_BYTES_PER_RUN
+                  + self.n_windows * max(self.summary_width, 1) + self.n_states)
+        return floats * self.itemsize + _FIXED_BYTES_PER_RUN
 
     @property
     def bytes_per_run(self) -> int:
@@ -91,7 +91,10 @@ class BatchShape:
         return self.n_runs * self.output_bytes_per_run
 
     def allocate_outputs(self, precision, runs: int | None = None, runs_last: bool = False) -> tuple:
-        """Output arrays: states, observables, summaries, counters, status.
+        """Output arrays, in :data:`batchode.batch.body.OUTPUT_ARGUMENTS` order.
+
+        States, observables, summaries, counters, status, end states and end
+        times (float64: time is float64 whatever the working precision).
 
         For ``runs`` runs (default: the whole batch), run-major, or with the
         run axis last (the coalesced CUDA layout) when ``runs_last``.
@@ -106,7 +109,8 @@ class BatchShape:
         return (np.empty(shape(self.state_rows, self.n_states), precision),
                 np.empty(shape(self.state_rows, self.observable_columns), precision),
                 np.empty(shape(self.n_windows, max(self.summary_width, 1)), precision),
-                np.zeros(shape(4), np.int32), np.full(runs, int(Status.NOT_RUN), np.int32))
+                np.zeros(shape(4), np.int32), np.full(runs, int(Status.NOT_RUN), np.int32),
+                np.empty(shape(self.n_states), precision), np.empty(runs, np.float64))
 
     def describe(self) -> str:
         return (f"{self.n_runs} runs x {format_bytes(self.bytes_per_run)} per run "

@@ -35,7 +35,8 @@ DEFAULT_PLOT_RUNS = 5
 COUNTERS = ("n_accepted", "n_rejected", "n_newton_iterations", "n_linear_iterations")
 
 #: Names the Dataset uses itself; parameters and ``initial_<state>`` must avoid them.
-DATASET_NAMES = ("run", "time", "state", "observable", "y", "observables", "status", "status_name", *COUNTERS)
+DATASET_NAMES = ("run", "time", "state", "observable", "y", "observables", "status", "status_name", "t_final",
+                 "y_final", *COUNTERS)
 
 
 def _require(module: str, feature: str, extra: str):
@@ -139,6 +140,7 @@ def to_xarray(result: SolveResult) -> xarray.Dataset:
         "flag_meanings": " ".join(flag.name for flag in flags),
     })
     data = {"y": (("run", "time", "state"), _lazy(result.y)), "status": status,
+            "t_final": ("run", result.t_final), "y_final": (("run", "state"), result.y_final),
             **{name: ("run", getattr(result, name)) for name in COUNTERS}}
     coords = {"run": np.arange(result.n_runs), "time": result.t, "state": _strings(result.state_names)}
     if result.observables is not None:

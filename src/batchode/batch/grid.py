@@ -171,19 +171,98 @@ def _describe(system, which: int, columns) -> str:
     return "/".join(names[c] for c in columns) if len(columns) <= 3 else f"{len(columns)}-column array"
 
 
-def save_times(t0: float, t1: float, save_every: float | None) -> np.ndarray:
-    """Times at which the state is saved: every ``save_every`` from t0, and t1."""
-    if save_every is None:
-        return np.array([t1])
-    if not (isinstance(save_every, numbers.Real) and np.isfinite(save_every) and save_every > 0):
-        raise ValueError(f"save_every must be a positive number, got {save_every!r}")
-    count = int(np.floor((t1 - t0) / save_every * (1 + 1e-12)))
-    times = t0 + save_every * np.arange(count + 1)
-    if t1 - times[-1] > 1e-12 * max(abs(t1), 1.0):
+def _time_within(name: str, value, t0: float, t1: float) -> float:
+    """``value`` as a float inside the span from ``t0`` to ``t1`` (either order), or a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if not min(t0, t1) <= value <= max(t0, t1):
+        raise ValueError(f"{name}={value!r} is outside t_span=({t0!r}, {t1!r}); expected a time within it")
+    return float(value)
+
+
+def _evenly_spaced(start: float, t1: float, save_every) -> np.ndarray:
+    """Every ``save_every`` from ``start`` towards ``t1``, and ``t1``."""
+    if not (isinstance(save_every, numbers.Real) and not isinstance(save_every, bool) and np.isfinite(save_every)
+            and save_every > 0):
+        raise ValueError(f"save_every must be a positive number (a time interval, whatever the direction), "
+                         f"got {save_every!r}")
+    direction = 1.0 if t1 >= start else -1.0
+    count = int(np.floor(abs(t1 - start) / save_every * (1 + 1e-12)))
+    times = start + direction * save_every * np.arange(count + 1)
+    if abs(t1 - times[-1]) > 1e-12 * max(abs(t1), 1.0):
         times = np.append(times, t1)
     else:
         times[-1] = t1
     return times
+
+
+def _listed_times(t_eval, t0: float, t1: float) -> np.ndarray:
+    """``t_eval`` checked: finite, strictly ordered from ``t0`` towards ``t1``, within the span."""
+    if isinstance(t_eval, str | bytes):
+        raise ValueError(f"t_eval must be a 1-D sequence of times, got {t_eval!r}")
+    try:
+        times = np.array(t_eval, dtype=np.float64, ndmin=1)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"t_eval must be a 1-D sequence of times, got {t_eval!r} ({error})") from None
+    if times.ndim != 1 or times.size == 0:
+        raise ValueError(f"t_eval must be a non-empty 1-D sequence of times, got shape {times.shape}")
+    bad = np.flatnonzero(~np.isfinite(times))
+    if bad.size:
+        raise ValueError(f"t_eval[{bad[0]}] is {times[bad[0]]}; expected finite times")
+    outside = np.flatnonzero((times < min(t0, t1)) | (times > max(t0, t1)))
+    if outside.size:
+        raise ValueError(f"t_eval[{outside[0]}]={float(times[outside[0]])!r} is outside t_span=({t0!r}, {t1!r}); "
+                         "expected every time within it")
+    steps = np.diff(times) * (1.0 if t1 >= t0 else -1.0)
+    wrong = np.flatnonzero(steps <= 0)
+    if wrong.size:
+        order = "increasing" if t1 >= t0 else "decreasing (t_span runs backwards)"
+        raise ValueError(f"t_eval must be strictly {order}: t_eval[{wrong[0]}]={float(times[wrong[0]])!r} is followed "
+                         f"by t_eval[{wrong[0] + 1}]={float(times[wrong[0] + 1])!r}")
+    return times
+
+
+def save_times(t0: float, t1: float, save_every=None, t_eval=None, save_from=None) -> np.ndarray:
+    """Times at which the state is saved, running from ``t0`` towards ``t1``.
+
+    Parameters
+    ----------
+    t0, t1 : float
+        The time span; ``t1 < t0`` integrates backwards.
+    save_every : float, optional
+        A positive interval: saves every ``save_every`` from ``save_from``
+        (default ``t0``) towards ``t1``, and at ``t1``.
+    t_eval : sequence of float, optional
+        The save times themselves (instead of ``save_every``): strictly
+        increasing (decreasing when integrating backwards), within the span.
+    save_from : float, optional
+        With ``save_every``: the first save time (a transient before it is
+        neither saved nor summarised).
+
+    Returns
+    -------
+    ndarray (saves,) of float64
+        Without ``save_every`` or ``t_eval``: ``[t1]``, the final state only.
+
+    Raises
+    ------
+    ValueError
+        For both ``save_every`` and ``t_eval``, ``save_from`` without
+        ``save_every``, or a time outside the span, unordered or not finite.
+    """
+    if t_eval is not None:
+        if save_every is not None:
+            raise ValueError("pass either save_every or t_eval, not both")
+        if save_from is not None:
+            raise ValueError("save_from applies to save_every; with t_eval, list only the times to save")
+        return _listed_times(t_eval, t0, t1)
+    if save_from is not None:
+        if save_every is None:
+            raise ValueError("save_from needs save_every (without it only the final state is saved)")
+        return _evenly_spaced(_time_within("save_from", save_from, t0, t1), t1, save_every)
+    if save_every is None:
+        return np.array([t1])
+    return _evenly_spaced(t0, t1, save_every)
 
 
 def samples_per_window(summarise_every, save_every, n_saves: int) -> int:

@@ -22,13 +22,20 @@ class SolveResult:
     Attributes
     ----------
     t : ndarray (n_saves,)
-        Saved times (the last is the end of the time span).
+        Saved times (by default every ``save_every`` from the start and the
+        end of the time span; or the ``t_eval`` given).
     y : ndarray (n_runs, n_saves, n_states)
         Saved states; NaN after the point where a run failed.
     observables : ndarray (n_runs, n_saves, n_observables) or None
         Saved observables, when requested.
     status : ndarray (n_runs,) of int
         0 for success, else :class:`batchode.status.Status` flags.
+    t_final : ndarray (n_runs,) of float64
+        The time each run reached: the end of the time span for a
+        successful run, else where it stopped.
+    y_final : ndarray (n_runs, n_states)
+        Each run's state at ``t_final``: for a failed run its last accepted
+        (finite) state, which shows how far it got.
     n_accepted, n_rejected : ndarray (n_runs,) of int
         Step counts per run.
     n_newton_iterations, n_linear_iterations : ndarray (n_runs,) of int
@@ -68,6 +75,8 @@ class SolveResult:
     y: np.ndarray
     observables: np.ndarray | None
     status: np.ndarray
+    t_final: np.ndarray
+    y_final: np.ndarray
     n_accepted: np.ndarray
     n_rejected: np.ndarray
     n_newton_iterations: np.ndarray
@@ -90,8 +99,11 @@ class SolveResult:
 
     @property
     def final_state(self) -> np.ndarray:
-        """State at the end of the time span, (n_runs, n_states)."""
-        return self.y[:, -1, :]
+        """State at the end of the time span, (n_runs, n_states); NaN for runs that failed.
+
+        See :attr:`y_final` for where a failed run got to.
+        """
+        return np.where(self.success[:, None], self.y_final, np.nan).astype(self.y_final.dtype)
 
     @property
     def n_runs(self) -> int:

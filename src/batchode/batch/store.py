@@ -10,7 +10,8 @@ it lazily.
 Layout (all run-major): ``t`` (saves), ``initial_state`` (runs, n),
 ``parameters`` (runs, n_p), ``y`` (runs, rows, n), ``observables`` (runs,
 rows, n_obs, only when saved), ``summaries`` (runs, windows, width, only
-when selected), ``status`` and the four counters (runs), and ``completed``
+when selected), ``status``, ``t_final`` and the four counters (runs),
+``y_final`` (runs, n), and ``completed``
 (one flag per chunk of runs, each in its own Zarr chunk so that concurrent
 writers never touch the same file). The attributes hold the names, the
 method, the run ranges of the chunks and the sweep's ``fingerprint``.
@@ -210,6 +211,8 @@ class ResultStore:
         if summary_shape is not None:
             array("summaries", (runs, *summary_shape), precision)
         array("status", (runs,), np.int32)
+        array("t_final", (runs,), np.float64)
+        array("y_final", (runs, n), precision)
         for name in COUNTER_NAMES:
             array(name, (runs,), np.int32)
         group.create_array("completed", shape=(len(chunks),), dtype=np.int8, chunks=(1,), fill_value=0)
@@ -278,7 +281,8 @@ def open_result(path, wall_time: float = 0.0) -> SolveResult:
         attributes, t=np.asarray(group["t"]), y=group["y"],
         observables=group["observables"] if observable_names else None,
         summary=group["summaries"] if "summaries" in group else empty_summary,
-        status=np.asarray(group["status"]), counters=[np.asarray(group[name]) for name in COUNTER_NAMES],
+        status=np.asarray(group["status"]), t_final=np.asarray(group["t_final"]),
+        y_final=np.asarray(group["y_final"]), counters=[np.asarray(group[name]) for name in COUNTER_NAMES],
         initial_state=np.asarray(group["initial_state"]),
         parameters={name: parameters[:, j] for j, name in enumerate(attributes["parameter_names"])},
         state_names=tuple(attributes["state_names"]), observable_names=observable_names,
