@@ -24,7 +24,7 @@ from batchode.batch.chunking import (
     plan_chunks,
     progress_bar,
 )
-from batchode.batch.grid import build_runs, samples_per_window, save_times
+from batchode.batch.grid import RunGrid, build_runs, samples_per_window, save_times
 from batchode.batch.kernel import BatchKernel
 from batchode.batch.results import SolveInterrupted, SolveResult, make_result
 from batchode.batch.store import COUNTER_NAMES, ResultStore, open_result
@@ -259,7 +259,7 @@ class Solver:
         Takes the arguments of :meth:`solve` of the same names.
         """
         t0, t1 = _time_span(t_span)
-        initial, params = build_runs(self.system, y0, parameters, grid)
+        initial, params, run_grid = build_runs(self.system, y0, parameters, grid)
         times = save_times(t0, t1, save_every)
         summaries = self.loop.child("summaries")
         if summaries.is_active:
@@ -287,7 +287,7 @@ class Solver:
             observable_columns=max(n_obs, 1), n_windows=n_windows if summaries.is_active else 1,
             summary_width=summaries.width, itemsize=self.precision.itemsize,
         )
-        return PreparedBatch(t0, dt, times, per_window, window_ends, initial, params, n_obs, shape)
+        return PreparedBatch(t0, dt, times, per_window, window_ends, initial, params, n_obs, shape, run_grid)
 
     def chunk_arguments(self, batch: "PreparedBatch", start: int, stop: int, outputs=None) -> tuple:
         """The batch kernel's arguments for runs ``start .. stop-1``.
@@ -331,6 +331,10 @@ class Solver:
             end); default: the final state only. The save times are also the
             samples of the summary metrics.
         grid : {"verbatim", "combinatorial"}
+            ``"verbatim"``: run i takes entry i of every swept input.
+            ``"combinatorial"``: every combination, the swept initial
+            states then parameters in the order given, the first varying
+            slowest; the result's ``grid`` and ``to_xarray()`` keep the grid.
         summarise_every : float, optional
             Length of the summary windows, a multiple of ``save_every``;
             default: one window over the whole run.
@@ -465,7 +469,8 @@ class Solver:
     def fingerprint(self, batch: "PreparedBatch", chunks) -> str:
         """Hash of everything that decides a sweep's results: system, settings, inputs, chunks."""
         digest = hashlib.sha256(self.configuration_key.encode())
-        digest.update(repr((batch.t0, batch.dt, batch.per_window, list(map(list, chunks)))).encode())
+        digest.update(repr((batch.t0, batch.dt, batch.per_window, list(map(list, chunks)),
+                            batch.grid.to_json())).encode())
         for array in (batch.times, batch.initial, batch.parameters):
             digest.update(np.ascontiguousarray(array).tobytes())
         return digest.hexdigest()
@@ -543,7 +548,7 @@ class Solver:
         return dict(self._summary_metadata(batch), state_names=list(self.system.state_names),
                     observable_names=list(self.system.observable_names if batch.n_observables else ()),
                     parameter_names=list(self.system.parameter_names), method=self.method,
-                    backend=self.backend, precision=self.precision.name)
+                    backend=self.backend, precision=self.precision.name, grid=batch.grid.to_json())
 
     def _result(self, batch, states, observables, summary, counters, status, wall_time) -> SolveResult:
         metadata = self._summary_metadata(batch)
@@ -555,6 +560,7 @@ class Solver:
             state_names=self.system.state_names,
             observable_names=self.system.observable_names if batch.n_observables else (),
             method=self.method, backend=self.backend, precision=self.precision.name, wall_time=wall_time,
+            grid=batch.grid,
         )
 
 
@@ -571,6 +577,7 @@ class PreparedBatch:
     parameters: np.ndarray
     n_observables: int
     shape: BatchShape
+    grid: RunGrid
 
 
 @attrs.frozen
