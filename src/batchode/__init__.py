@@ -7,9 +7,9 @@ from batchode.factory import CUDAFactory
 from batchode.memory import BufferLocation, BufferRegistry, CUDABuffer
 from batchode.status import Status
 from batchode.systems import Driver, ODESystem
+from batchode.version import __version__
 
 __all__ = [
     "BufferLocation", "BufferRegistry", "CUDABuffer", "CUDAFactory", "Driver", "ODESystem",
     "SolveInterrupted", "SolveResult", "Solver", "Status", "open_result", "solve_ivp",
 ]
-__version__ = "0.1.0"

@@ -30,7 +30,7 @@ from batchode.batch.results import SolveInterrupted, SolveResult, make_result
 from batchode.batch.store import COUNTER_NAMES, ResultStore, open_result
 from batchode.control import controller_class, make_controller
 from batchode.control.base import check_tolerances, tolerance_tuple
-from batchode.distributed import distributed_chunk_runs, solve_chunks_on_cluster
+from batchode.batch.distributed import distributed_chunk_runs, solve_chunks_on_cluster
 from batchode.loop import IntegrationLoop
 from batchode.outputs import SummaryOutputs
 from batchode.systems.device import SystemFactory
@@ -361,7 +361,7 @@ class Solver:
             anything else is an error unless ``overwrite=True``.
         client : dask.distributed.Client, optional
             Run the chunks on a Dask cluster (extra ``distributed``; see
-            :mod:`batchode.distributed`); the result is the same.
+            :mod:`batchode.batch.distributed`); the result is the same.
 
         Returns
         -------

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from batchode.status import Status, decode
+from batchode.version import __version__
 
 if TYPE_CHECKING:
     import pandas
@@ -153,9 +154,6 @@ def to_xarray(result) -> xarray.Dataset:
     run order, with ``ds.stack(flat=list(ds["run"].dims))``.
     """
     xr = _require("xarray", "SolveResult.to_xarray", "export")
-    # Imported here: batchode's __init__ is still loading when this module is first imported.
-    from batchode import __version__
-
     inputs = _run_inputs(result)
     run_dims = tuple(_axis_dim(axis) for axis in result.grid.axes) or ("run",)
     row_dims = [dim for dim in run_dims if dim in ROW_DIMS.values()]
