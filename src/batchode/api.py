@@ -248,7 +248,7 @@ class Solver:
         limits = {key: batch.pop(key, None) for key in ("chunk_memory", "chunk_runs")}
         shape = self.prepare(t_span, **batch).shape
         chunks = plan_chunks(shape, self._chunk_budget(limits["chunk_memory"]), self._chunk_runs(limits["chunk_runs"]),
-                             backend=self.backend)
+                             progress=None if limits["chunk_runs"] is None else False, backend=self.backend)
         largest = max(stop - start for start, stop in chunks)
         return f"{tree}\nbatch: {shape.describe()}\nchunks: {len(chunks)} of up to {largest} runs"
 
@@ -355,8 +355,9 @@ class Solver:
         progress : bool, optional
             Show a progress bar over chunks (tqdm). Default: when stderr is a
             terminal, appearing only if the solve takes more than 2 seconds.
-            Unless False, a chunk holds at most a twentieth of the runs (but
-            not fewer than :func:`~batchode.batch.chunking.progress_floor`), so the bar moves.
+            Unless False (or ``chunk_runs`` is given), a chunk holds at most a
+            twentieth of the runs (but not fewer than
+            :func:`~batchode.batch.chunking.progress_floor`), so the bar moves.
         overwrite : bool, default False
             An ``output`` store that already holds this same sweep (same
             system, settings, inputs and chunks) is resumed: its completed
@@ -386,8 +387,8 @@ class Solver:
         shape = batch.shape
         if client is not None and chunk_runs is None and chunk_memory is None:
             chunk_runs = distributed_chunk_runs(shape.n_runs, client)
-        chunks = plan_chunks(shape, self._chunk_budget(chunk_memory), self._chunk_runs(chunk_runs), progress,
-                             self.backend)
+        chunks = plan_chunks(shape, self._chunk_budget(chunk_memory), self._chunk_runs(chunk_runs),
+                             progress=progress if chunk_runs is None else False, backend=self.backend)
         check_host_memory(shape, streaming=output is not None, staging_bytes=0 if client is not None else self._staging_bytes(shape, chunks))
         store = None if output is None else self._open_store(output, batch, chunks, overwrite)
         completed = set() if store is None else set(store.completed_chunks)  # one read of the store

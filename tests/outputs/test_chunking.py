@@ -114,6 +114,8 @@ def test_with_progress_a_sweep_is_cut_into_twenty_chunks_with_the_same_results(d
     without_bar = decay_solver.solve((0.0, 1.0), parameters=sweep, progress=False)
     assert with_bar.chunks_computed >= PROGRESS_CHUNKS  # the bar moves once per chunk
     assert without_bar.chunks_computed == 1
+    # A chunk size asked for is kept: the bar then moves once per chunk of that size.
+    assert decay_solver.solve((0.0, 1.0), parameters=sweep, progress=True, chunk_runs=5_000).chunks_computed == 2
     for name in ("y", "status", "n_accepted", "n_rejected"):
         np.testing.assert_array_equal(getattr(with_bar, name), getattr(without_bar, name), err_msg=name)
 

@@ -219,7 +219,8 @@ def plan_chunks(shape: BatchShape, budget_bytes: int | None, max_runs: int | Non
     max_runs : int or None
         Most runs per chunk (None: no limit).
     progress : bool or None
-        The solve's ``progress``. Unless False, chunks hold at most a
+        The solve's ``progress`` (False when the user chose ``chunk_runs``:
+        a chunk size asked for is kept). Unless False, chunks hold at most a
         :data:`PROGRESS_CHUNKS`-th of the runs (but at least
         :func:`progress_floor` runs), so that a progress bar moves at
         least that many times over a large sweep. The plan depends on the
