@@ -75,7 +75,7 @@ def _axis_dim(axis) -> str:
 
 def _run_inputs(result) -> list[tuple[str, np.ndarray]]:
     """Per-run inputs by export name: the parameters, then ``initial_<state>``."""
-    initial = [(INITIAL_PREFIX + name, result.initial_state[:, j]) for j, name in enumerate(result.state_names)]
+    initial = [(_export_name("state", name), result.initial_state[:, j]) for j, name in enumerate(result.state_names)]
     return [*result.parameters.items(), *initial]
 
 
