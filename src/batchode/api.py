@@ -12,7 +12,7 @@ import attrs
 import numpy as np
 
 from batchode.algorithms import estimates_error, get_tableau, make_step
-from batchode.algorithms.hermite import HermiteInterpolant
+from batchode.algorithms.interpolation import HermiteInterpolant
 from batchode.backends import resolve_backend
 from batchode.batch.body import OUTPUT_POSITIONS, TrajectoryBody, argument_position
 from batchode.batch.chunking import (
@@ -25,13 +25,13 @@ from batchode.batch.chunking import (
     plan_chunks,
     progress_bar,
 )
-from batchode.batch.grid import build_runs, samples_per_window, save_times
+from batchode.batch.grid import RunGrid, build_runs, samples_per_window, save_times
 from batchode.batch.kernel import BatchKernel
 from batchode.batch.results import SolveInterrupted, SolveResult, make_result
 from batchode.batch.store import COUNTER_NAMES, ResultStore, open_result
 from batchode.control import controller_class, make_controller
 from batchode.control.base import check_tolerances, tolerance_tuple
-from batchode.distributed import distributed_chunk_runs, solve_chunks_on_cluster
+from batchode.batch.distributed import distributed_chunk_runs, solve_chunks_on_cluster
 from batchode.loop import IntegrationLoop
 from batchode.outputs import SummaryOutputs
 from batchode.systems.device import SystemFactory
@@ -197,13 +197,15 @@ class Solver:
         newton = dict(rtol=settings["rtol"], atol=settings["atol"], tolerance=settings["newton_tolerance"],
                       max_iterations=settings["newton_max_iterations"])
         step = make_step(tableau, system, compute_error=adaptive, linear_solver=settings["linear_solver"],
-                         newton_settings=newton, tolerances=dict(rtol=settings["rtol"], atol=settings["atol"]))
+                         newton_settings=newton, tolerances=dict(rtol=settings["rtol"], atol=settings["atol"]),
+                         dense_output=not settings["step_to_saves"])
         controller = make_controller(
             controller_name, tableau.name, tableau.order, n_states=self.system.n_states,
             rtol=settings["rtol"], atol=settings["atol"], **options,
         )
         summaries = SummaryOutputs(system, _metric_list(settings["summaries"]), settings["summarise_variables"])
-        interpolant = None if settings["step_to_saves"] else HermiteInterpolant(system)
+        # A step with its own interpolant serves the saves itself; the others get the cubic Hermite one.
+        interpolant = None if settings["step_to_saves"] or step.interpolates else HermiteInterpolant(system)
         loop = IntegrationLoop(step, controller, summaries, interpolant, dt_min=settings["dt_min"],
                                dt_max=settings["dt_max"],
                                max_steps=settings["max_steps"],
@@ -255,7 +257,8 @@ class Solver:
             return tree
         limits = {key: batch.pop(key, None) for key in ("chunk_memory", "chunk_runs")}
         shape = self.prepare(t_span, **batch).shape
-        chunks = plan_chunks(shape, self._chunk_budget(limits["chunk_memory"]), self._chunk_runs(limits["chunk_runs"]))
+        chunks = plan_chunks(shape, self._chunk_budget(limits["chunk_memory"]), self._chunk_runs(limits["chunk_runs"]),
+                             progress=None if limits["chunk_runs"] is None else False, backend=self.backend)
         largest = max(stop - start for start, stop in chunks)
         return f"{tree}\nbatch: {shape.describe()}\nchunks: {len(chunks)} of up to {largest} runs"
 
@@ -267,7 +270,7 @@ class Solver:
         Takes the arguments of :meth:`solve` of the same names.
         """
         t0, t1 = _time_span(t_span)
-        initial, params = build_runs(self.system, y0, parameters, grid)
+        initial, params, run_grid = build_runs(self.system, y0, parameters, grid)
         times = save_times(t0, t1, save_every, t_eval, save_from)
         summaries = self.loop.child("summaries")
         if summaries.is_active:
@@ -295,7 +298,8 @@ class Solver:
             observable_columns=max(n_obs, 1), n_windows=n_windows if summaries.is_active else 1,
             summary_width=summaries.width, itemsize=self.precision.itemsize,
         )
-        return PreparedBatch(t0, t1, dt, times, per_window, window_ends, initial, params, n_obs, shape)
+        return PreparedBatch(t0, t1, dt, times, per_window, window_ends, initial, params, n_obs, shape,
+                             run_grid)
 
     def chunk_arguments(self, batch: "PreparedBatch", start: int, stop: int, outputs=None) -> tuple:
         """The batch kernel's arguments for runs ``start .. stop-1``.
@@ -344,6 +348,10 @@ class Solver:
             interpolated (unless ``step_to_saves``), so they do not change
             the steps taken.
         grid : {"verbatim", "combinatorial"}
+            ``"verbatim"``: run i takes entry i of every swept input.
+            ``"combinatorial"``: every combination, the swept initial
+            states then parameters in the order given, the first varying
+            slowest; the result's ``grid`` and ``to_xarray()`` keep the grid.
         summarise_every : float, optional
             Length of the summary windows, a multiple of ``save_every``;
             default: one window over the whole run.
@@ -363,6 +371,9 @@ class Solver:
         progress : bool, optional
             Show a progress bar over chunks (tqdm). Default: when stderr is a
             terminal, appearing only if the solve takes more than 2 seconds.
+            Unless False (or ``chunk_runs`` is given), a chunk holds at most a
+            twentieth of the runs (but not fewer than
+            :func:`~batchode.batch.chunking.progress_floor`), so the bar moves.
         overwrite : bool, default False
             An ``output`` store that already holds this same sweep (same
             system, settings, inputs and chunks) is resumed: its completed
@@ -370,7 +381,7 @@ class Solver:
             anything else is an error unless ``overwrite=True``.
         client : dask.distributed.Client, optional
             Run the chunks on a Dask cluster (extra ``distributed``; see
-            :mod:`batchode.distributed`); the result is the same.
+            :mod:`batchode.batch.distributed`); the result is the same.
         t_eval : sequence of float, optional
             The save times, instead of ``save_every``: shared by every run,
             strictly increasing (decreasing when integrating backwards) and
@@ -400,7 +411,8 @@ class Solver:
         shape = batch.shape
         if client is not None and chunk_runs is None and chunk_memory is None:
             chunk_runs = distributed_chunk_runs(shape.n_runs, client)
-        chunks = plan_chunks(shape, self._chunk_budget(chunk_memory), self._chunk_runs(chunk_runs))
+        chunks = plan_chunks(shape, self._chunk_budget(chunk_memory), self._chunk_runs(chunk_runs),
+                             progress=progress if chunk_runs is None else False, backend=self.backend)
         check_host_memory(shape, streaming=output is not None, staging_bytes=0 if client is not None else self._staging_bytes(shape, chunks))
         store = None if output is None else self._open_store(output, batch, chunks, overwrite)
         completed = set() if store is None else set(store.completed_chunks)  # one read of the store
@@ -486,7 +498,8 @@ class Solver:
     def fingerprint(self, batch: "PreparedBatch", chunks) -> str:
         """Hash of everything that decides a sweep's results: system, settings, inputs, chunks."""
         digest = hashlib.sha256(self.configuration_key.encode())
-        digest.update(repr((batch.t0, batch.t1, batch.dt, batch.per_window, list(map(list, chunks)))).encode())
+        digest.update(repr((batch.t0, batch.t1, batch.dt, batch.per_window, list(map(list, chunks)),
+                            batch.grid.to_json())).encode())
         for array in (batch.times, batch.initial, batch.parameters):
             digest.update(np.ascontiguousarray(array).tobytes())
         return digest.hexdigest()
@@ -564,7 +577,7 @@ class Solver:
         return dict(self._summary_metadata(batch), state_names=list(self.system.state_names),
                     observable_names=list(self.system.observable_names if batch.n_observables else ()),
                     parameter_names=list(self.system.parameter_names), method=self.method,
-                    backend=self.backend, precision=self.precision.name)
+                    backend=self.backend, precision=self.precision.name, grid=batch.grid.to_json())
 
     def _result(self, batch, states, observables, summary, counters, status, end_state, end_time,
                 wall_time) -> SolveResult:
@@ -578,6 +591,7 @@ class Solver:
             state_names=self.system.state_names,
             observable_names=self.system.observable_names if batch.n_observables else (),
             method=self.method, backend=self.backend, precision=self.precision.name, wall_time=wall_time,
+            grid=batch.grid,
         )
 
 
@@ -595,6 +609,7 @@ class PreparedBatch:
     parameters: np.ndarray
     n_observables: int
     shape: BatchShape
+    grid: RunGrid
 
 
 @attrs.frozen

@@ -200,7 +200,7 @@ class CUDAFactory:
     def buffer_registry(self) -> BufferRegistry:
         """This factory's registry (created on first use, named after the factory)."""
         if self._registry is None:
-            self._registry = BufferRegistry(self.name, self.precision, self.backend.name)
+            self._registry = BufferRegistry(self.name, self.precision, self.backend)
         return self._registry
 
     def register_buffer(self, name, location, size, precision=None, enabled=True, keeps_contents=None) -> CUDABuffer:

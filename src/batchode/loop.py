@@ -14,8 +14,9 @@ Loop contract::
    Wanner, Solving ODEs I, section II.4: two evaluations of f).
 2. ``save_times`` run from ``t0`` towards ``t_end`` (each within the span).
    At save time ``k`` the state goes to ``state_out[k]`` and, when enabled,
-   the observables to ``observables_out[k]``. With an interpolant (child
-   ``interpolant``, :mod:`batchode.algorithms.hermite`) the steps ignore
+   the observables to ``observables_out[k]``. With an interpolant (the
+   step's own, or child ``interpolant``; see
+   :mod:`batchode.algorithms.interpolation`) the steps ignore
    the save times: a save inside a step is filled from the interpolant,
    so the steps taken and every accepted state are the same whatever is
    saved. Without one, steps are shortened to land exactly on every save
@@ -59,6 +60,7 @@ import math
 
 import attrs
 
+from batchode.algorithms.interpolation import nothing_to_prepare
 from batchode.factory import CUDAFactory, runtime_setting
 from batchode.outputs.summaries import SummaryOutputs
 from batchode.status import Status
@@ -115,13 +117,15 @@ class IntegrationLoop(CUDAFactory):
     summaries : SummaryOutputs, optional
         The summary metrics (default: none).
     interpolant : CUDAFactory, optional
-        Fills saves inside steps (:mod:`batchode.algorithms.hermite`); None
-        shortens steps to land on every save time instead.
+        Fills saves inside steps (:mod:`batchode.algorithms.interpolation`),
+        for an algorithm that is not its own interpolant
+        (``algorithm.interpolates``). Without either, steps are shortened
+        to land on every save time.
     """
 
     Settings = LoopSettings
 
-    def __init__(self, algorithm: CUDAFactory, controller: CUDAFactory,
+    def __init__(self, algorithm, controller: CUDAFactory,
                  summaries: SummaryOutputs | None = None, interpolant: CUDAFactory | None = None, **kwargs):
         super().__init__(precision=algorithm.precision, backend=algorithm.backend.name, **kwargs)
         self.add_child("algorithm", algorithm)
@@ -148,7 +152,7 @@ class IntegrationLoop(CUDAFactory):
     @property
     def interpolates(self) -> bool:
         """True when saves inside a step are interpolated (else steps land on them)."""
-        return "interpolant" in self.children
+        return "interpolant" in self.children or self.child("algorithm").interpolates
 
     @property
     def system(self):
@@ -199,10 +203,13 @@ class IntegrationLoop(CUDAFactory):
         sample, finalise_window, initialise_summaries = summary.sample, summary.finalise, summary.initialise
         save_series = s.save_time_series
         interpolating = self.interpolates
-        if interpolating:
+        if "interpolant" in self.children:
             interpolant = self.child("interpolant").built
             prepare, evaluate = interpolant.prepare, interpolant.evaluate
             interpolant_view = registry.child_view("interpolant")
+        elif interpolating:  # the step reads the stages it kept in its own memory
+            interpolant = algorithm.built.interpolant
+            prepare, evaluate, interpolant_view = interpolant.prepare, interpolant.evaluate, algorithm_view
         else:
             prepare, evaluate, interpolant_view = self._without_interpolant()
 
@@ -418,9 +425,6 @@ class IntegrationLoop(CUDAFactory):
         compile-time constant, which numba and LLVM remove).
         """
 
-        def prepare(t, dt, y, y_new, p, end_known, shared, persistent):
-            pass
-
         def evaluate(theta, dt, y, y_new, out, shared, persistent):
             pass
 
@@ -428,4 +432,4 @@ class IntegrationLoop(CUDAFactory):
             return shared, persistent
 
         device = self.backend.device_function
-        return device(prepare), device(evaluate), device(passthrough)
+        return device(nothing_to_prepare), device(evaluate), device(passthrough)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+import batchode
 from batchode.algorithms.tableaus import (
     ALL_METHODS,
     ALL_TABLEAUS,
@@ -14,9 +15,11 @@ from batchode.algorithms.tableaus import (
     FIRK_TABLEAUS,
     ROSENBROCK_TABLEAUS,
     ButcherTableau,
+    MethodInfo,
     RosenbrockTableau,
     available_methods,
     available_tableaus,
+    estimates_error,
     get_tableau,
 )
 
@@ -50,16 +53,46 @@ def test_families_partition_the_registry():
     groups = (ERK_TABLEAUS, DIRK_TABLEAUS, FIRK_TABLEAUS, ROSENBROCK_TABLEAUS)
     for family, group in zip(FAMILIES, groups):
         assert {t.family for t in group} == {family}
-        assert available_methods(family) == tuple(sorted(t.name for t in group))
+        assert available_methods(family).names == tuple(sorted(t.name for t in group))
     assert all(isinstance(t, RosenbrockTableau) for t in ROSENBROCK_TABLEAUS)
     assert all(isinstance(t, ButcherTableau) for t in ERK_TABLEAUS + DIRK_TABLEAUS + FIRK_TABLEAUS)
 
 
 def test_available_methods_is_sorted_and_complete():
-    names = available_methods()
+    names = available_methods().names
     assert names == tuple(sorted(names))
     assert set(names) == {t.name for t in ALL_METHODS}
     assert len(set(names)) == len(ALL_METHODS)
+
+
+@pytest.mark.parametrize("method", ALL_METHODS, ids=lambda t: t.name)
+def test_each_record_describes_its_registered_method(method):
+    [info] = [info for info in batchode.available_methods() if info.name == method.name]
+    assert info == MethodInfo(name=method.name, aliases=method.aliases, family=method.family, order=method.order,
+                              stages=method.stages, adaptive=estimates_error(method),
+                              stiff=method.family in ("dirk", "firk", "rosenbrock"))
+    assert info.family_name == {"erk": "explicit", "dirk": "diagonally implicit", "firk": "fully implicit",
+                                "rosenbrock": "rosenbrock"}[method.family]
+    assert get_tableau(info.name) is method
+    assert all(get_tableau(alias) is method for alias in info.aliases)
+
+
+def test_what_the_records_say_about_well_known_methods():
+    records = {info.name: info for info in batchode.available_methods()}
+    assert (records["tsit5"].adaptive, records["tsit5"].stiff, records["tsit5"].order) == (True, False, 5)
+    assert (records["euler"].adaptive, records["euler"].stiff) == (False, False)
+    assert (records["radau_iia_5"].adaptive, records["radau_iia_5"].stiff) == (True, True)
+    assert (records["gauss_legendre_4"].adaptive, records["gauss_legendre_4"].stiff) == (False, True)
+    assert records["rodas4"].family_name == "rosenbrock" and "dopri5" in records["dormand-prince-54"].aliases
+
+
+def test_the_table_has_a_line_per_method():
+    table = batchode.available_methods()
+    lines = str(table).splitlines()
+    assert lines[0].split() == ["method", "family", "order", "stages", "adaptive", "stiff", "aliases"]
+    assert len(lines) == 1 + len(ALL_METHODS)
+    assert lines[1 + table.names.index("kvaerno5")].split()[:7] == [
+        "kvaerno5", "diagonally", "implicit", "5", "7", "yes", "yes"]
 
 
 def test_explicit_registry_keeps_its_meaning():
@@ -67,7 +100,7 @@ def test_explicit_registry_keeps_its_meaning():
     # explicit engine and its tests iterate over them.
     assert ERK_TABLEAUS is ALL_TABLEAUS
     assert all(t.is_explicit for t in ALL_TABLEAUS)
-    assert available_tableaus() == available_methods("erk")
+    assert available_tableaus() == available_methods("erk").names
 
 
 def test_unknown_family_is_rejected():

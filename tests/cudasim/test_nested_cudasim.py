@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from batchode.memory.example import example_arguments, nested_example
+from batchode.tools.nested_example import example_arguments, nested_example
 
 pytestmark = pytest.mark.cudasim
 

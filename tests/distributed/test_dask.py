@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import batchode
+from batchode.batch.distributed import worker_compilations
 from batchode.batch.store import ResultStore
 from batchode.systems.examples import lorenz
 
@@ -77,11 +78,11 @@ def test_sweep_on_two_workers_equals_the_local_run_and_compiles_once_per_worker(
     result = solver.solve((0.0, 1.0), parameters=SWEEP, save_every=0.1, chunk_runs=CHUNK, client=client)
     assert_same(result, local_run)
     assert result.chunks_computed == 10
-    compilations = client.run(batchode.distributed.worker_compilations)
+    compilations = client.run(worker_compilations)
     assert sorted(compilations.values()) == [1, 1], compilations  # both worked, each compiled once
     again = solver.solve((0.0, 1.0), parameters=SWEEP, save_every=0.1, chunk_runs=CHUNK, client=client)
     assert_same(again, local_run)
-    assert client.run(batchode.distributed.worker_compilations) == compilations  # reused
+    assert client.run(worker_compilations) == compilations  # reused
 
 
 def test_an_interrupted_sweep_resumes_computing_only_missing_chunks(client, solver, local_run, tmp_path,

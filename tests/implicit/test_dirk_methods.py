@@ -7,7 +7,7 @@ import batchode
 from batchode.algorithms import available_methods, get_tableau
 from batchode.systems.examples import harmonic_oscillator
 
-DIRK_METHODS = available_methods("dirk")
+DIRK_METHODS = available_methods("dirk").names
 EXACT = np.array([np.cos(4.0), -np.sin(4.0)])
 
 

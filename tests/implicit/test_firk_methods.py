@@ -12,7 +12,7 @@ from batchode import Status
 from batchode.algorithms import ButcherTableau, available_methods, get_tableau
 from batchode.systems.examples import exponential_decay, harmonic_oscillator, robertson
 
-FIRK_METHODS = available_methods("firk")
+FIRK_METHODS = available_methods("firk").names
 EXACT = np.array([np.cos(4.0), -np.sin(4.0)])
 
 # Steps in the asymptotic range with the float64 error far above round-off

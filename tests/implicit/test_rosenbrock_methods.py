@@ -7,7 +7,7 @@ import batchode
 from batchode import ODESystem
 from batchode.algorithms import available_methods, get_tableau
 
-ROSENBROCK_METHODS = available_methods("rosenbrock")
+ROSENBROCK_METHODS = available_methods("rosenbrock").names
 
 # y' = -lambda (y - cos t) - sin t has the solution y = cos t + (y0 - 1) e^{-lambda t};
 # with y0 = 1 it is cos t, and f depends on t, so the f_t terms are exercised.

@@ -9,7 +9,7 @@ from batchode.algorithms import available_methods, get_tableau
 from batchode.systems.examples import harmonic_oscillator, lorenz
 
 
-@pytest.mark.parametrize("method", available_methods("erk"))
+@pytest.mark.parametrize("method", available_methods("erk").names)
 def test_observed_convergence_order(method):
     """Slope of the global error on x'' = -x (exact cos/sin) within 0.2 of the order.
 

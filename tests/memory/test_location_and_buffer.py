@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from batchode import BufferLocation, BufferRegistry, CUDABuffer
+from batchode.backends import get_backend
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -43,7 +44,7 @@ def test_buffer_name_must_be_identifier():
 
 
 def test_slices_and_sizes_after_layout():
-    registry = BufferRegistry("r", backend="cuda")
+    registry = BufferRegistry("r", backend=get_backend("cuda"))
     a = registry.register(CUDABuffer("a", "shared", 3))
     b = registry.register(CUDABuffer("b", "local", 2))
     c = registry.register(CUDABuffer("c", "local_persistent", 4))
@@ -58,7 +59,7 @@ def test_slices_and_sizes_after_layout():
 
 
 def test_cpu_pools_match_locations_and_accept_integer_local_buffers():
-    registry = BufferRegistry("r", backend="cpu")
+    registry = BufferRegistry("r", backend=get_backend("cpu"))
     registry.register(CUDABuffer("a", "shared", 3))
     b = registry.register(CUDABuffer("b", "local", 2))
     pivots = registry.register(CUDABuffer("pivots", "local", 2, precision=np.int32))

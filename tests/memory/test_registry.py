@@ -2,10 +2,11 @@ import numpy as np
 import pytest
 
 from batchode import BufferRegistry, CUDABuffer
+from batchode.backends import get_backend
 
 
 def make(name, *buffers, backend="cuda", precision=np.float64):
-    registry = BufferRegistry(name, precision=precision, backend=backend)
+    registry = BufferRegistry(name, precision=precision, backend=get_backend(backend))
     for buffer in buffers:
         registry.register(buffer)
     return registry
@@ -79,3 +80,23 @@ def test_printed_tree_shows_nesting_locations_sizes_offsets():
     assert basis_line > newton_line
     indent = lambda l: len(l) - len(l.lstrip())
     assert indent(lines[basis_line]) > indent(lines[newton_line]) > indent(lines[0])
+
+
+def test_the_backend_is_an_object_the_caller_passes():
+    # A name would need the registry to import the backends, a layer above memory.
+    with pytest.raises(TypeError, match=r"registry 'r': backend must be a backend object .* got 'cpu', which lacks"):
+        BufferRegistry("r", backend="cpu")
+
+
+def test_without_a_backend_layouts_work_but_allocators_and_views_do_not():
+    child = BufferRegistry("child")
+    child.register(CUDABuffer("k", "shared", 2))
+    parent = BufferRegistry("parent")
+    y = parent.register(CUDABuffer("y", "shared", 3))
+    parent.merge(child)
+    assert parent.generate_shared_layout() == {"y": slice(0, 3), "child": slice(3, 5)}
+    assert str(parent).startswith("parent [float64]: ")
+    with pytest.raises(RuntimeError, match="buffer 'y': its registry has no backend"):
+        y.allocate()
+    with pytest.raises(RuntimeError, match="registry 'parent' has no backend to build child 'child'"):
+        parent.child_view("child")

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import batchode
+from batchode.batch.chunking import CPU_CHUNK_RUNS, CPU_PROGRESS_FLOOR, PROGRESS_CHUNKS, plan_chunks
 from batchode.batch.store import ResultStore
 
 SPAN = (0.0, 2.0)
@@ -96,7 +97,40 @@ def test_progress_bar_only_on_request_or_a_terminal():
     assert progress_bar(None, 10).disable  # pytest's stderr is not a terminal
     shown = progress_bar(True, 10)
     assert not shown.disable and shown.total == 10
+    assert shown.unit == "run" and shown.unit_scale  # shows runs per second, as "12.3k run/s"
     shown.close()
+
+
+@pytest.fixture(scope="module")
+def decay_solver():
+    """The cheapest system there is, so that 10,000 runs cost nothing but the chunks."""
+    system = batchode.ODESystem.from_equations("dx = -k*x", parameters={"k": 1.0}, initial_state={"x": 1.0})
+    return batchode.Solver(system, method="tsit5", backend="cpu", save_time_series=False)
+
+
+def test_with_progress_a_sweep_is_cut_into_twenty_chunks_with_the_same_results(decay_solver):
+    sweep = {"k": np.linspace(0.5, 2.0, 10_000)}
+    with_bar = decay_solver.solve((0.0, 1.0), parameters=sweep, progress=True)
+    without_bar = decay_solver.solve((0.0, 1.0), parameters=sweep, progress=False)
+    assert with_bar.chunks_computed >= PROGRESS_CHUNKS  # the bar moves once per chunk
+    assert without_bar.chunks_computed == 1
+    # A chunk size asked for is kept: the bar then moves once per chunk of that size.
+    assert decay_solver.solve((0.0, 1.0), parameters=sweep, progress=True, chunk_runs=5_000).chunks_computed == 2
+    for name in ("y", "status", "n_accepted", "n_rejected"):
+        np.testing.assert_array_equal(getattr(with_bar, name), getattr(without_bar, name), err_msg=name)
+
+
+def test_the_progress_cut_keeps_a_floor_and_never_depends_on_the_terminal(decay_solver):
+    def chunks(runs, progress, max_runs=CPU_CHUNK_RUNS):
+        shape = decay_solver.prepare((0.0, 1.0), parameters={"k": np.linspace(1.0, 2.0, runs)}).shape
+        return plan_chunks(shape, None, max_runs, progress, "cpu")
+
+    assert len(chunks(10_000, True)) == len(chunks(10_000, None)) == PROGRESS_CHUNKS
+    assert chunks(10_000, False) == [(0, 10_000)]
+    # A small sweep is not cut below the floor: 1,000 runs make 4 chunks, not 20 of 50.
+    assert max(stop - start for start, stop in chunks(1_000, True)) == CPU_PROGRESS_FLOOR
+    # Smaller limits still hold: the cut only ever makes chunks smaller.
+    assert len(chunks(10_000, True, max_runs=100)) == 100
 
 
 def test_summaries_round_trip_through_zarr_with_xarray(unchunked, tmp_path):

@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from batchode.batch.grid import build_runs
+from batchode.batch.grid import GridAxis, RunGrid, build_runs
 from batchode.systems import ODESystem
 
 pd = pytest.importorskip("pandas")
@@ -22,7 +22,7 @@ def oscillator():
 def test_a_data_frame_of_parameters_is_matched_by_column_name(oscillator):
     # Once matched by position: columns [c, k] for a system declaring k, c swapped them.
     frame = pd.DataFrame({"c": [0.5, 0.6, 0.7], "k": [3.0, 4.0, 5.0]})
-    _, parameters = build_runs(oscillator, None, frame)
+    _, parameters, _ = build_runs(oscillator, None, frame)
     np.testing.assert_array_equal(parameters, [[3.0, 0.5, 2.0], [4.0, 0.6, 2.0], [5.0, 0.7, 2.0]])
     # One row is one run; a row taken out as a Series is matched by its labels.
     np.testing.assert_array_equal(build_runs(oscillator, None, frame.iloc[:1])[1], [[3.0, 0.5, 2.0]])
@@ -31,10 +31,26 @@ def test_a_data_frame_of_parameters_is_matched_by_column_name(oscillator):
 
 def test_a_data_frame_of_initial_states_is_matched_by_state_name(oscillator):
     frame = pd.DataFrame({"v": [1.0, 2.0], "x": [-1.0, -2.0]})
-    initial, parameters = build_runs(oscillator, frame, {"c": [0.1, 0.2, 0.3]}, grid="combinatorial")
+    initial, parameters, grid = build_runs(oscillator, frame, {"c": [0.1, 0.2, 0.3]}, grid="combinatorial")
     # The frame's rows are one sweep axis (varying slowest), like a 2-D array's.
     np.testing.assert_array_equal(initial, [[-1.0, 1.0]] * 3 + [[-2.0, 2.0]] * 3)
     np.testing.assert_array_equal(parameters[:, 1], [0.1, 0.2, 0.3] * 2)
+    assert grid == RunGrid((GridAxis("state", ("v", "x"), 2), GridAxis("parameter", ("c",), 3)))
+
+
+def test_the_combinatorial_grid_is_in_c_order_first_input_slowest(oscillator):
+    initial, parameters, grid = build_runs(oscillator, {"x": [1.0, 2.0]}, {"c": [0.1, 0.2, 0.3], "k": [5.0, 6.0]},
+                                           grid="combinatorial")
+    assert grid.shape == (2, 3, 2) and [axis.names for axis in grid.axes] == [("x",), ("c",), ("k",)]
+    x, c, k = np.meshgrid([1.0, 2.0], [0.1, 0.2, 0.3], [5.0, 6.0], indexing="ij")
+    np.testing.assert_array_equal(initial[:, 0], x.ravel())
+    np.testing.assert_array_equal(parameters[:, :2], np.column_stack([k.ravel(), c.ravel()]))
+    assert RunGrid.from_json(grid.to_json()) == grid
+
+
+def test_a_verbatim_grid_is_flat(oscillator):
+    *_, grid = build_runs(oscillator, None, {"c": [0.1, 0.2, 0.3], "k": [5.0, 6.0, 7.0]})
+    assert grid == RunGrid() and grid.shape == ()
 
 
 @pytest.mark.parametrize("frame, message", [

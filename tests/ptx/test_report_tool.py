@@ -4,7 +4,7 @@ import sys
 
 def test_report_tool_prints_tree_and_ptxas_line(ptx_toolchain):
     result = subprocess.run(
-        [sys.executable, "-m", "batchode.memory.report", "batchode.memory.example:report_target"],
+        [sys.executable, "-m", "batchode.tools.memory_report", "batchode.tools.nested_example:report_target"],
         capture_output=True, text=True, check=True,
     )
     assert "workspace" in result.stdout and "+ child inner" in result.stdout

@@ -7,7 +7,7 @@ from numba import cuda
 
 from batchode.backends.ptx import compile_kernel_ptx, parse_ptxas_output, ptxas_report
 from batchode.batch.kernel import kernel_argument_types
-from batchode.memory.example import example_arguments, nested_example
+from batchode.tools.nested_example import example_arguments, nested_example
 
 WIDTH, STEPS = 4, 3
 SCALE, ONE, ZERO = np.float32(2.0), np.float32(1.0), np.float32(0.0)

@@ -10,7 +10,7 @@ from batchode.algorithms.tableaus import ButcherTableau, available_methods, esti
 
 
 def make_step(method, system_factory, compute_error: bool, linear_solver=None, newton_settings=None,
-              tolerances=None):
+              tolerances=None, dense_output=False):
     """The step factory for ``method`` (a name or a tableau) on ``system_factory``.
 
     DIRK methods get a Newton child (``newton_settings``: Newton's settings)
@@ -24,7 +24,8 @@ def make_step(method, system_factory, compute_error: bool, linear_solver=None, n
     estimate, and to a DIRK step only when it forms a history estimate,
     the steps that weigh errors themselves; every other step stays
     independent of the tolerances, so its compiled code is shared across
-    them.
+    them. ``dense_output`` asks an explicit step whose tableau has its own
+    interpolant to keep its stages for it (the loop's saves).
     """
     from batchode.solvers.linear import make_linear_solver
     from batchode.solvers.newton import Newton
@@ -36,7 +37,7 @@ def make_step(method, system_factory, compute_error: bool, linear_solver=None, n
         return (tolerances or {}) if compute_error and estimate is not None else {}
 
     if tableau.family == "erk":
-        return ERKStep(system_factory, **common, **weights(tableau.residual_estimate))
+        return ERKStep(system_factory, **common, **weights(tableau.residual_estimate), dense_output=dense_output)
     if tableau.family == "dirk":
         newton = Newton(system_factory, make_linear_solver(linear_solver, system_factory),
                         **(newton_settings or {}))

@@ -87,6 +87,11 @@ class RungeKuttaStep(CUDAFactory):
     def order(self) -> int:
         return self.tableau.order
 
+    @property
+    def interpolates(self) -> bool:
+        """True when the step's build is also the loop's interpolant (:mod:`batchode.algorithms.interpolation`)."""
+        return False
+
     def generated_source(self) -> str:
         """The step's generated Python source (for inspection)."""
         return "\n".join(self._source().lines) + "\n"

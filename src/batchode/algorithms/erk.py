@@ -42,7 +42,12 @@ from __future__ import annotations
 import attrs
 
 from batchode.algorithms.base import RungeKuttaSettings, RungeKuttaStep, optional_tolerances, require_tolerances
-from batchode.algorithms.hermite import hermite_weights
+from batchode.algorithms.interpolation import (
+    InterpolantBuild,
+    InterpolatingStep,
+    hermite_weights,
+    nothing_to_prepare,
+)
 from batchode.algorithms.source import StepSource
 from batchode.algorithms.tableaus.butcher import ResidualEstimate
 from batchode.factory import runtime_setting
@@ -60,10 +65,15 @@ class ERKSettings(RungeKuttaSettings):
         settings). Only a residual estimate needs them (the step keeps the
         sampled residual of largest weighted norm), and then they are
         required; other steps leave them None and read no run-time values.
+    dense_output : bool
+        Keep the stages of every step for the tableau's own interpolant
+        (:attr:`ButcherTableau.dense_output`), which then fills the loop's
+        saves; ignored for a tableau without one.
     """
 
     rtol: tuple | None = runtime_setting(default=None, converter=optional_tolerances)
     atol: tuple | None = runtime_setting(default=None, converter=optional_tolerances)
+    dense_output: bool = False
 
     accepts = (staticmethod(lambda tableau: tableau.is_explicit), "explicit; the ERK engine needs an explicit one")
 
@@ -81,7 +91,9 @@ class ERKSettings(RungeKuttaSettings):
 class ERKStep(RungeKuttaStep):
     """Factory of an explicit Runge-Kutta step for one tableau.
 
-    Buffers: ``stage_derivatives`` (LOCAL, stages x n), ``stage_state``
+    Buffers: ``stage_derivatives`` (LOCAL, stages x n; LOCAL_PERSISTENT
+    ``interpolation_stages`` instead when the step serves its tableau's
+    interpolant, which reads them after the step), ``stage_state``
     (LOCAL, n); ``fsal_cache`` (LOCAL_PERSISTENT, n), only when the step
     ends knowing ``f(t + dt, y_new)`` (see :attr:`caches_end_derivative`),
     which keeps it for the next step; and ``residual`` (LOCAL, n), only for
@@ -94,13 +106,20 @@ class ERKStep(RungeKuttaStep):
     def __init__(self, system_factory, **kwargs):
         super().__init__(system_factory, **kwargs)
         n = lambda: self.settings.n_states  # noqa: E731 - sizes follow the settings
-        self.register_buffer("stage_derivatives", "local", lambda: self.settings.tableau.stages * n())
+        stages = lambda: self.settings.tableau.stages * n()  # noqa: E731
+        self.register_buffer("stage_derivatives", "local", stages, enabled=lambda: not self.interpolates)
+        self.register_buffer("interpolation_stages", "local_persistent", stages, enabled=lambda: self.interpolates)
         self.register_buffer("stage_state", "local", n)
         self.register_buffer("fsal_cache", "local_persistent", n, enabled=lambda: self.caches_end_derivative)
         self.register_buffer(
             "residual", "local", n,
             enabled=lambda: self.settings.residual is not None and len(self.settings.residual.nodes) > 1,
         )
+
+    @property
+    def interpolates(self) -> bool:
+        """True when the step serves its tableau's own interpolant (see :mod:`batchode.algorithms.interpolation`)."""
+        return self.settings.dense_output and self.tableau.dense_output is not None
 
     @property
     def caches_end_derivative(self) -> bool:
@@ -119,7 +138,7 @@ class ERKStep(RungeKuttaStep):
         stages = [f"k_{r}" for r in range(s)]
         code.add(
             "def step(t, dt, y, p, y_new, error, fsal_valid, accepted, counters, settings, shared, persistent):",
-            "    k = alloc_stage_derivatives(shared, persistent)",
+            "    k = alloc_stages(shared, persistent)",
             "    y_stage = alloc_stage_state(shared, persistent)",
             *[f"    k_{r} = k[{r * n}:{(r + 1) * n}]" for r in range(s)],
         )
@@ -194,6 +213,36 @@ class ERKStep(RungeKuttaStep):
         code.add(f"    for j in range({n}):",
                  f"        error[j] = {code.constant('residual_scale', residual.scale)} * error[j]")
 
+    def _interpolant_source(self) -> StepSource:
+        """Source of the contract's ``evaluate`` for the tableau's interpolant.
+
+        ``u(t + theta dt) = y + dt sum_i b_i(theta) k_i`` with each weight
+        ``b_i(theta)`` a polynomial without constant term, evaluated by
+        Horner's rule; the stages are those the step left in
+        ``interpolation_stages``, so there is nothing to prepare.
+        """
+        dense, n = self.tableau.dense_output, self.settings.n_states
+        code = StepSource(self.precision)
+        code.add(
+            "def evaluate(theta, dt, y, y_new, out, shared, persistent):",
+            "    k = alloc_stages(shared, persistent)",
+            "    s = dtype(theta)",
+        )
+        weights = []
+        for i, row in enumerate(dense.coefficients):
+            names = code.weights(f"d_{i}", row)
+            if all(name is None for name in names):
+                weights.append(None)
+                continue
+            horner = names[-1] or "zero"
+            for name in reversed(names[:-1]):
+                horner = f"({name or 'zero'} + s * {horner})"
+            code.add(f"    w_{i} = dt * s * {horner}")
+            weights.append(f"w_{i}")
+        terms = [f"{w} * k[{i * n} + j]" for i, w in enumerate(weights) if w is not None]
+        code.add(f"    for j in range({n}):", f"        out[j] = y[j] + {' + '.join(terms)}")
+        return code
+
     def runtime_values(self) -> dict:
         s = self.settings
         return tolerance_values(s.rtol, s.atol, s.n_states) if s.residual is not None else {}
@@ -201,10 +250,17 @@ class ERKStep(RungeKuttaStep):
     def build(self):
         buffers = self.buffer_registry.buffers
         namespace = {"dxdt": self.child("system").device_function}
-        for name in ("stage_derivatives", "stage_state", "fsal_cache", "residual"):
+        for name in ("stage_state", "fsal_cache", "residual"):
             namespace[f"alloc_{name}"] = buffers[name].allocate()
+        namespace["alloc_stages"] = buffers["interpolation_stages" if self.interpolates else "stage_derivatives"].allocate()
         if self.settings.residual is not None:
             namespace["norm"] = weighted_rms_norm(self.backend, self.precision, self.settings.n_states,
                                                   self.runtime_offset("rtol"), self.runtime_offset("atol"))
         step, _ = self._source().compile("step", namespace, f"erk step {self.tableau.name}")
-        return self.backend.device_function(step, inline=False)
+        step = self.backend.device_function(step, inline=False)
+        if not self.interpolates:
+            return step
+        scope = dict(alloc_stages=namespace["alloc_stages"], dtype=self.precision.type)
+        evaluate, _ = self._interpolant_source().compile("evaluate", scope, f"erk interpolant {self.tableau.name}")
+        device = self.backend.device_function
+        return InterpolatingStep(step, InterpolantBuild(device(nothing_to_prepare), device(evaluate)))

@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from batchode.memory.buffer import LOCAL_POOL, PERSISTENT_POOL, SHARED_POOL
-from batchode.memory.location import BufferLocation
-
-_POOL_OF_LOCATION = {
-    BufferLocation.SHARED: SHARED_POOL,
-    BufferLocation.LOCAL: LOCAL_POOL,
-    BufferLocation.LOCAL_PERSISTENT: PERSISTENT_POOL,
-}
+from batchode.memory.buffer import SHARED_POOL
 
 
 class Backend:
@@ -26,16 +19,6 @@ class Backend:
 
     def device_function(self, func, inline=True):  # pragma: no cover - always overridden
         raise NotImplementedError
-
-    def pool_of(self, location: BufferLocation) -> str:
-        """Pool a buffer of ``location`` takes memory from.
-
-        Both backends give each location its own pool: SHARED slices the
-        shared arena (dynamic shared memory on CUDA, a per-worker scratch
-        array on the CPU), LOCAL is a per-function array (``local.array`` /
-        a stack array), LOCAL_PERSISTENT slices the persistent arena.
-        """
-        return _POOL_OF_LOCATION[location]
 
     def slice_allocator(self, pool: str, start: int, stop: int):
         """Allocator ``(shared, persistent) -> parent[start:stop]``."""

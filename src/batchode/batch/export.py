@@ -1,5 +1,9 @@
 """Export a :class:`~batchode.batch.results.SolveResult` to xarray, pandas or a quick matplotlib plot.
 
+This module reads a result's fields and never imports
+:mod:`batchode.batch.results` (whose methods call it), so the two do not
+import each other.
+
 xarray and pandas (extra ``export``) and matplotlib (extra ``plot``) are
 optional: each is imported only when a conversion asks for it, so
 ``import batchode`` stays light.
@@ -18,18 +22,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from batchode.status import Status, decode
+from batchode.version import __version__
 
 if TYPE_CHECKING:
     import pandas
     import xarray
 
-    from batchode.batch.results import SolveResult
-
 #: Prefix of the initial-value coordinates and columns: state ``x`` -> ``initial_x``.
 INITIAL_PREFIX = "initial_"
 
-#: Runs a time-series plot shows when none are chosen (evenly spaced).
+#: Runs a time-series plot shows when none are chosen (see :func:`spread_runs`).
 DEFAULT_PLOT_RUNS = 5
+
+#: The dim of a combinatorial grid's axis that sweeps several columns at once
+#: (the rows of a 2-D array or DataFrame), by the kind of input it sets.
+ROW_DIMS = {"state": "initial_state_row", "parameter": "parameter_row"}
 
 #: Per-run work counters, exported under their attribute names.
 COUNTERS = ("n_accepted", "n_rejected", "n_newton_iterations", "n_linear_iterations")
@@ -57,9 +64,19 @@ def _check_distinct(names, table: str) -> None:
                          "(a parameter or state named like an exported field); rename them in the system")
 
 
-def _run_inputs(result: SolveResult) -> list[tuple[str, np.ndarray]]:
+def _export_name(kind: str, name: str) -> str:
+    """The export name of an input: a parameter's own name, ``initial_<state>`` for a state."""
+    return INITIAL_PREFIX + name if kind == "state" else name
+
+
+def _axis_dim(axis) -> str:
+    """The Dataset dim of a grid axis: its input's export name, or :data:`ROW_DIMS` for several columns."""
+    return _export_name(axis.kind, axis.names[0]) if len(axis.names) == 1 else ROW_DIMS[axis.kind]
+
+
+def _run_inputs(result) -> list[tuple[str, np.ndarray]]:
     """Per-run inputs by export name: the parameters, then ``initial_<state>``."""
-    initial = [(INITIAL_PREFIX + name, result.initial_state[:, j]) for j, name in enumerate(result.state_names)]
+    initial = [(_export_name("state", name), result.initial_state[:, j]) for j, name in enumerate(result.state_names)]
     return [*result.parameters.items(), *initial]
 
 
@@ -82,7 +99,7 @@ def _lazy(values):
     return dask.array.from_zarr(values)
 
 
-def to_xarray(result: SolveResult) -> xarray.Dataset:
+def to_xarray(result) -> xarray.Dataset:
     """The result as an ``xarray.Dataset``.
 
     Parameters
@@ -93,7 +110,13 @@ def to_xarray(result: SolveResult) -> xarray.Dataset:
     -------
     xarray.Dataset
         Dimensions ``run``, ``time``, ``state`` and, when observables were
-        saved, ``observable``.
+        saved, ``observable``. On a combinatorial grid (``result.grid``
+        has axes) the ``run`` dim is replaced by the grid's dims, one per
+        swept input in run order (the first varying slowest): the input's
+        export name (a parameter's name, ``initial_<state>``), or
+        ``parameter_row`` / ``initial_state_row`` for the rows of a 2-D
+        array or DataFrame swept as one axis. Below, "run" stands for
+        those dims.
 
         Data variables: ``y`` (run, time, state), ``observables`` (run,
         time, observable) when saved, ``summary_<metric>`` (run, window,
@@ -104,10 +127,12 @@ def to_xarray(result: SolveResult) -> xarray.Dataset:
         ``n_linear_iterations``. ``status`` carries the CF attributes
         ``flag_masks`` and ``flag_meanings``.
 
-        Coordinates: ``run`` (0, 1, ...), ``time`` (the saved times),
-        ``state`` and ``observable`` (names), and along ``run``: every
-        parameter by name, ``initial_<state>`` for every state, and
-        ``status_name``.
+        Coordinates: ``run`` (0, 1, ...: the run index, over the grid's
+        dims on a grid), ``time`` (the saved times), ``state`` and
+        ``observable`` (names), every parameter by name and
+        ``initial_<state>`` for every state (along ``run``; on a grid,
+        along the dim that sweeps it, or a scalar when none does), and
+        ``status_name`` along ``run``.
 
         Attributes: ``method``, ``backend``, ``precision``,
         ``batchode_version`` and ``wall_time`` (seconds).
@@ -126,44 +151,78 @@ def to_xarray(result: SolveResult) -> xarray.Dataset:
     ``observables`` are Dask arrays reading the store lazily (when Dask is
     installed). The Dataset writes to NetCDF (``ds.to_netcdf(path)``, with h5netcdf or
     netCDF4) and Zarr (``ds.to_zarr(path)``) and reads back with names and
-    coordinates intact.
+    coordinates intact. A grid's Dataset goes back to one ``run`` dim, in
+    run order, with ``ds.stack(flat=list(ds["run"].dims))``.
     """
     xr = _require("xarray", "SolveResult.to_xarray", "export")
-    # Imported here: batchode's __init__ is still loading when this module is first imported.
-    from batchode import __version__
-
     inputs = _run_inputs(result)
-    _check_distinct([*DATASET_NAMES, *(name for name, _ in inputs)], "Dataset")
+    run_dims = tuple(_axis_dim(axis) for axis in result.grid.axes) or ("run",)
+    row_dims = [dim for dim in run_dims if dim in ROW_DIMS.values()]
+    _check_distinct([*DATASET_NAMES, *(name for name, _ in inputs), *row_dims], "Dataset")
+    on_grid = _grid_reshaper(result)
     flags = [flag for flag in Status if flag]
-    status = xr.Variable("run", result.status, attrs={
+    status = xr.Variable(run_dims, on_grid(result.status), attrs={
         "flag_masks": np.array([int(flag) for flag in flags], dtype=result.status.dtype),
         "flag_meanings": " ".join(flag.name for flag in flags),
     })
-    data = {"y": (("run", "time", "state"), _lazy(result.y)), "status": status,
-            "t_final": ("run", result.t_final), "y_final": (("run", "state"), result.y_final),
-            **{name: ("run", getattr(result, name)) for name in COUNTERS}}
-    coords = {"run": np.arange(result.n_runs), "time": result.t, "state": _strings(result.state_names)}
+    data = {"y": ((*run_dims, "time", "state"), on_grid(_lazy(result.y))), "status": status,
+            "t_final": (run_dims, on_grid(result.t_final)),
+            "y_final": ((*run_dims, "state"), on_grid(result.y_final)),
+            **{name: (run_dims, on_grid(getattr(result, name))) for name in COUNTERS}}
+    coords = {**_run_coordinates(result, inputs, run_dims), "time": result.t,
+              "state": _strings(result.state_names)}
     if result.observables is not None:
-        data["observables"] = (("run", "time", "observable"), _lazy(result.observables))
+        data["observables"] = ((*run_dims, "time", "observable"), on_grid(_lazy(result.observables)))
         coords["observable"] = _strings(result.observable_names)
     if result.summaries:
         coords["window_end"] = ("window", result.summary_times)
         coords["summary_variable"] = _strings(result.summary_variables)
     for name, values in result.summaries.items():
-        dims = ("run", "window", "summary_variable")
+        dims = (*run_dims, "window", "summary_variable")
         components = result.summary_components[name]
         if len(components) > 1:
             dims += (f"{name}_component",)
             coords[f"{name}_component"] = _strings(components)
-        data[f"summary_{name}"] = (dims, values)
-    coords.update((name, ("run", values)) for name, values in inputs)
-    coords["status_name"] = ("run", _strings(decode(result.status)))
+        data[f"summary_{name}"] = (dims, on_grid(values))
+    coords["status_name"] = (run_dims, on_grid(_strings(decode(result.status))))
     attrs = {"method": result.method, "backend": result.backend, "precision": result.precision,
              "batchode_version": __version__, "wall_time": float(result.wall_time)}
     return xr.Dataset(data, coords, attrs)
 
 
-def to_pandas(result: SolveResult, final_only: bool = False) -> pandas.DataFrame:
+def _grid_reshaper(result):
+    """A function splitting a run-major array's run axis into the grid's dims (identity for a flat batch).
+
+    Splitting is a reshape (a view of a numpy array, lazy for a Dask one)
+    because the runs are the grid in C order.
+    """
+    shape = result.grid.shape
+    if not shape:
+        return lambda values: values
+    return lambda values: values.reshape(*shape, *values.shape[1:])
+
+
+def _run_coordinates(result, inputs, run_dims) -> dict:
+    """The ``run`` index and the inputs as coordinates, along ``run`` or the grid's dims."""
+    grid = result.grid
+    if not grid.axes:
+        return {"run": np.arange(result.n_runs), **{name: ("run", values) for name, values in inputs}}
+    coords = {"run": (run_dims, np.arange(result.n_runs).reshape(grid.shape))}
+    by_name = dict(inputs)
+    swept = set()
+    for j, (axis, dim) in enumerate(zip(grid.axes, run_dims)):
+        along = (0,) * j + (slice(None),) + (0,) * (len(run_dims) - j - 1)  # axis j, the others at row 0
+        names = [_export_name(axis.kind, name) for name in axis.names]
+        if len(names) > 1:
+            coords[dim] = np.arange(axis.size)  # the row of the swept array
+        coords.update((name, (dim, by_name[name].reshape(grid.shape)[along])) for name in names)
+        swept.update(names)
+    # An input no axis sweeps has one value for every run.
+    coords.update((name, values[0]) for name, values in inputs if name not in swept)
+    return coords
+
+
+def to_pandas(result, final_only: bool = False) -> pandas.DataFrame:
     """The result as a tidy ``pandas.DataFrame``: one row per run and saved time.
 
     Parameters
@@ -207,7 +266,7 @@ def to_pandas(result: SolveResult, final_only: bool = False) -> pandas.DataFrame
     return pd.DataFrame(dict(columns))
 
 
-def _variables(result: SolveResult, variables) -> list[tuple[str, np.ndarray]]:
+def _variables(result, variables) -> list[tuple[str, np.ndarray]]:
     """The chosen states and observables as ``(name, values (runs, saves))``."""
     available = {name: result.y[:, :, j] for j, name in enumerate(result.state_names)}
     if result.observables is not None:
@@ -222,12 +281,12 @@ def _variables(result: SolveResult, variables) -> list[tuple[str, np.ndarray]]:
     return [(name, available[name]) for name in variables]
 
 
-def _swept_parameters(result: SolveResult) -> list[str]:
+def _swept_parameters(result) -> list[str]:
     """Parameters that differ between runs, in the system's order."""
     return [name for name, values in result.parameters.items() if np.any(values != values[0])]
 
 
-def plot(result: SolveResult, variables=None, runs=None, ax=None):
+def plot(result, variables=None, runs=None, ax=None):
     """Quick look at a result with matplotlib.
 
     With several saved times: the time series of each chosen variable for
@@ -242,8 +301,8 @@ def plot(result: SolveResult, variables=None, runs=None, ax=None):
     variables : str or sequence of str, optional
         State and observable names; default: every state.
     runs : int or sequence of int, optional
-        Run indices; default: up to 5 evenly spaced runs for time series,
-        every run for final values.
+        Run indices; default: up to 5 runs spread over the batch
+        (:func:`spread_runs`) for time series, every run for final values.
     ax : matplotlib Axes or sequence of Axes, optional
         One Axes for everything, or one per variable; default: a new
         figure with one Axes per variable, stacked.
@@ -266,8 +325,7 @@ def plot(result: SolveResult, variables=None, runs=None, ax=None):
     series = _variables(result, variables)
     final_only = len(result.t) == 1
     if runs is None:
-        count = result.n_runs if final_only else min(DEFAULT_PLOT_RUNS, result.n_runs)
-        runs = np.unique(np.linspace(0, result.n_runs - 1, count).round().astype(int))
+        runs = np.arange(result.n_runs) if final_only else spread_runs(result, DEFAULT_PLOT_RUNS)
     runs = np.atleast_1d(np.asarray(runs, dtype=int))
     targets, returned = _target_axes(ax, len(series))
     names_on: dict[int, list[str]] = {}
@@ -297,6 +355,32 @@ def plot(result: SolveResult, variables=None, runs=None, ax=None):
     return returned
 
 
+def spread_runs(result, count: int) -> np.ndarray:
+    """Up to ``count`` distinct runs spread over the batch, in run order.
+
+    On a flat batch: evenly spaced run indices. On a combinatorial grid:
+    evenly spaced points on the grid's diagonal, each axis's index running
+    from its first to its last row, so the runs differ from one another in
+    every swept input that has at least ``count`` values (evenly spaced run
+    indices would not: on a 200 x 200 grid, runs 0, n/4, n/2, 3n/4 and n-1
+    share the last value of the second input three times).
+
+    Parameters
+    ----------
+    result : SolveResult
+    count : int
+        Most runs to choose (at least 1).
+
+    Returns
+    -------
+    ndarray of int
+        Increasing run indices.
+    """
+    shape = result.grid.shape or (result.n_runs,)
+    indices = [np.linspace(0, size - 1, count).round().astype(int) for size in shape]
+    return np.unique(np.ravel_multi_index(indices, shape))
+
+
 def _target_axes(ax, n_variables: int) -> tuple[list, object]:
     """The Axes to draw each variable on, and what ``plot`` returns."""
     if ax is None:
@@ -313,7 +397,7 @@ def _target_axes(ax, n_variables: int) -> tuple[list, object]:
     return targets, ax
 
 
-def _run_labels(result: SolveResult, runs: np.ndarray) -> list[str]:
+def _run_labels(result, runs: np.ndarray) -> list[str]:
     """Legend labels: ``"run 3: rho=10.5"``, with every swept parameter."""
     swept = _swept_parameters(result)
     labels = []
@@ -323,4 +407,4 @@ def _run_labels(result: SolveResult, runs: np.ndarray) -> list[str]:
     return labels
 
 
-__all__ = ["INITIAL_PREFIX", "plot", "to_pandas", "to_xarray"]
+__all__ = ["INITIAL_PREFIX", "ROW_DIMS", "plot", "spread_runs", "to_pandas", "to_xarray"]

@@ -3,7 +3,8 @@
 ``grid="verbatim"``: entry i of every swept input forms run i (all swept
 inputs need the same length; single values are broadcast).
 ``grid="combinatorial"``: every combination of the swept inputs, the first
-input varying slowest.
+input varying slowest (the runs are the grid in C order); the result keeps
+the grid's shape as a :class:`RunGrid`.
 
 An input is a dict by name, an array by position, a pandas Series by index
 label (like a dict), or a pandas DataFrame by column name (its rows are
@@ -16,9 +17,60 @@ import difflib
 import math
 import numbers
 
+import attrs
 import numpy as np
 
 GRIDS = ("verbatim", "combinatorial")
+#: The kinds of swept input: initial values of states, and parameters.
+KINDS = ("state", "parameter")
+
+
+@attrs.frozen
+class GridAxis:
+    """One swept input of a combinatorial grid.
+
+    Attributes
+    ----------
+    kind : {"state", "parameter"}
+        Whether the input sets initial values or parameters.
+    names : tuple of str
+        The states or parameters it sets, in column order: one for a dict
+        entry, several for the rows of a 2-D array or a DataFrame.
+    size : int
+        Values (rows) along the axis, at least 2.
+    """
+
+    kind: str = attrs.field(validator=attrs.validators.in_(KINDS))
+    names: tuple[str, ...] = attrs.field(converter=tuple)
+    size: int = attrs.field(converter=int)
+
+
+@attrs.frozen
+class RunGrid:
+    """How a batch's runs are laid out: a flat list, or every combination of ``axes``.
+
+    On a combinatorial grid, run ``i`` takes row ``np.unravel_index(i,
+    grid.shape)[j]`` of axis ``j``'s input: the runs are the grid in C
+    order, the first axis varying slowest, so any run-major array reshapes
+    to ``(*grid.shape, ...)`` without copying. No axes: a flat list of runs
+    (a verbatim grid, or a single run).
+    """
+
+    axes: tuple[GridAxis, ...] = attrs.field(default=(), converter=tuple)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Values along each axis; ``()`` for a flat list."""
+        return tuple(axis.size for axis in self.axes)
+
+    def to_json(self) -> list:
+        """The grid as JSON-compatible lists (for a result store's attributes)."""
+        return [[axis.kind, list(axis.names), axis.size] for axis in self.axes]
+
+    @classmethod
+    def from_json(cls, data) -> "RunGrid":
+        """The grid :meth:`to_json` wrote."""
+        return cls(tuple(GridAxis(kind, names, size) for kind, names, size in data))
 
 
 def _close(name, names) -> str:
@@ -114,12 +166,36 @@ def _axes(kind: str, values, names: tuple[str, ...], defaults: np.ndarray) -> tu
     return axes, base, set(range(width))
 
 
-def build_runs(system, y0, parameters, grid: str = "verbatim") -> tuple[np.ndarray, np.ndarray]:
-    """Initial states ``(runs, n_states)`` and parameters ``(runs, n_parameters)``.
+def build_runs(system, y0, parameters, grid: str = "verbatim") -> tuple[np.ndarray, np.ndarray, RunGrid]:
+    """Initial states ``(runs, n_states)``, parameters ``(runs, n_parameters)`` and their grid.
 
-    Raises ``ValueError`` for unknown names, bad shapes, an empty sweep (no
-    runs), mismatched lengths (verbatim), values missing a default, and
-    non-finite values (naming the value and the run).
+    Parameters
+    ----------
+    system : ODESystem
+    y0, parameters : dict, array, pandas Series or DataFrame, or None
+        See the module docstring; None takes the system's defaults.
+    grid : {"verbatim", "combinatorial"}
+        ``"verbatim"``: run i takes entry i of every swept input.
+        ``"combinatorial"``: one run per combination of the swept inputs,
+        ordered with the swept initial states first, then the swept
+        parameters, each in the order given, the first varying slowest:
+        ``y0=None, parameters={"k": [1, 2], "a": [5, 6, 7]}`` gives the
+        runs (k, a) = (1, 5), (1, 6), (1, 7), (2, 5), (2, 6), (2, 7).
+
+    Returns
+    -------
+    initial_state : ndarray (runs, n_states)
+    parameters : ndarray (runs, n_parameters)
+    grid : RunGrid
+        One axis per swept input on a combinatorial grid, in run order;
+        none on a verbatim grid.
+
+    Raises
+    ------
+    ValueError
+        For unknown names, bad shapes, an empty sweep (no runs), mismatched
+        lengths (verbatim), values missing a default, and non-finite values
+        (naming the value and the run).
     """
     if grid not in GRIDS:
         raise ValueError(f"unknown grid {grid!r}; expected one of {GRIDS}")
@@ -134,6 +210,7 @@ def build_runs(system, y0, parameters, grid: str = "verbatim") -> tuple[np.ndarr
             kind = "initial state" if which == 0 else "parameter"
             raise ValueError(f"{kind} {_describe(system, which, columns)!r}: an empty sweep gives no runs; "
                              "expected at least one value")
+    run_grid = RunGrid()
     if grid == "verbatim":
         lengths = {len(rows) for _, _, rows in axes}
         if len(lengths) > 1:
@@ -148,6 +225,8 @@ def build_runs(system, y0, parameters, grid: str = "verbatim") -> tuple[np.ndarr
         n_runs = int(np.prod([len(rows) for _, _, rows in axes])) if axes else 1
         grids = np.meshgrid(*[np.arange(len(rows)) for _, _, rows in axes], indexing="ij") if axes else []
         index_sets = [g.reshape(-1) for g in grids]
+        run_grid = RunGrid(GridAxis(KINDS[which], _names(system, which, columns), len(rows))
+                           for which, columns, rows in axes)
     outputs = [np.tile(base, (n_runs, 1)) for base in bases]
     for (which, columns, rows), indices in zip(axes, index_sets):
         outputs[which][:, list(columns)] = rows[indices]
@@ -163,12 +242,17 @@ def build_runs(system, y0, parameters, grid: str = "verbatim") -> tuple[np.ndarr
             more = f" and {len(runs) - 1} more run(s)" if len(runs) > 1 else ""
             raise ValueError(f"{kind} {names[column]!r} is {array[run, column]} in run {run}{more}; "
                              "expected a finite number")
-    return outputs[0], outputs[1]
+    return outputs[0], outputs[1], run_grid
+
+
+def _names(system, which: int, columns) -> tuple[str, ...]:
+    """Names of the states (``which`` 0) or parameters (1) in ``columns``."""
+    names = system.state_names if which == 0 else system.parameter_names
+    return tuple(names[c] for c in columns)
 
 
 def _describe(system, which: int, columns) -> str:
-    names = system.state_names if which == 0 else system.parameter_names
-    return "/".join(names[c] for c in columns) if len(columns) <= 3 else f"{len(columns)}-column array"
+    return "/".join(_names(system, which, columns)) if len(columns) <= 3 else f"{len(columns)}-column array"
 
 
 def _time_within(name: str, value, t0: float, t1: float) -> float:
@@ -278,4 +362,4 @@ def samples_per_window(summarise_every, save_every, n_saves: int) -> int:
     return count
 
 
-__all__ = ["GRIDS", "build_runs", "samples_per_window", "save_times"]
+__all__ = ["GRIDS", "KINDS", "GridAxis", "RunGrid", "build_runs", "samples_per_window", "save_times"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
 
 from batchode.batch import export
+from batchode.batch.grid import RunGrid
 from batchode.status import decode
 
 if TYPE_CHECKING:
@@ -69,6 +71,10 @@ class SolveResult:
     compile_time : float
         Seconds the solve spent getting its kernel: compiling it, loading it
         from the disk cache, or nothing when this process already had it.
+    grid : RunGrid
+        The combinatorial grid the runs form (one axis per swept input, the
+        first varying slowest), or no axes for a flat list of runs
+        (``grid="verbatim"``).
     """
 
     t: np.ndarray
@@ -96,6 +102,13 @@ class SolveResult:
     output_path: str | None = None
     chunks_computed: int | None = None
     compile_time: float = 0.0
+    grid: RunGrid = attrs.field(factory=RunGrid)
+
+    @grid.validator
+    def _check_grid(self, attribute, grid):
+        if grid.axes and math.prod(grid.shape) != len(self.status):
+            raise ValueError(f"a grid of shape {grid.shape} holds {math.prod(grid.shape)} runs, but the result "
+                             f"has {len(self.status)}; expected one run per grid point")
 
     @property
     def final_state(self) -> np.ndarray:
@@ -122,8 +135,9 @@ class SolveResult:
         """An ``xarray.Dataset`` with dims ``run``, ``time``, ``state`` (and ``observable``).
 
         Parameters and initial values (``initial_<state>``) are coordinates
-        along ``run``; see :func:`batchode.batch.export.to_xarray`. Needs
-        the ``export`` extra.
+        along ``run``. On a combinatorial grid the ``run`` dim is replaced
+        by one dim per swept input (``ds.y.sel(k=0.5, a=1.0)``). See
+        :func:`batchode.batch.export.to_xarray`. Needs the ``export`` extra.
         """
         return export.to_xarray(self)
 
@@ -140,7 +154,8 @@ class SolveResult:
     def plot(self, variables=None, runs=None, ax=None):
         """Quick look with matplotlib: time series of a few runs, or final values against a swept parameter.
 
-        Default: every state, up to 5 evenly spaced runs; returns the
+        Default: every state, up to 5 runs spread over the batch (on a
+        combinatorial grid, differing in every swept input); returns the
         Axes. See :func:`batchode.batch.export.plot`. Needs the ``plot``
         extra.
         """

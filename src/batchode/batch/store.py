@@ -14,7 +14,9 @@ when selected), ``status``, ``t_final`` and the four counters (runs),
 ``y_final`` (runs, n), and ``completed``
 (one flag per chunk of runs, each in its own Zarr chunk so that concurrent
 writers never touch the same file). The attributes hold the names, the
-method, the run ranges of the chunks and the sweep's ``fingerprint``.
+method, the combinatorial grid the runs form (``grid``, see
+:meth:`batchode.batch.grid.RunGrid.to_json`), the run ranges of the chunks
+and the sweep's ``fingerprint``.
 
 A store whose fingerprint matches the sweep being solved is resumed: the
 chunks it completed are kept and only the others are computed.
@@ -37,6 +39,7 @@ import shutil
 import numpy as np
 
 from batchode.batch.export import _require
+from batchode.batch.grid import RunGrid
 from batchode.batch.results import SolveResult, make_result
 
 #: Output arrays of the kernel that go to the store (besides the summaries).
@@ -288,4 +291,6 @@ def open_result(path, wall_time: float = 0.0) -> SolveResult:
         state_names=tuple(attributes["state_names"]), observable_names=observable_names,
         method=attributes["method"], backend=attributes["backend"], precision=attributes["precision"],
         wall_time=wall_time, output_path=os.fspath(path),
+        # Stores written before grids were kept have no "grid": their runs read back flat.
+        grid=RunGrid.from_json(attributes.get("grid", [])),
     )

@@ -9,8 +9,7 @@ import numpy as np
 
 from batchode.memory.location import BufferLocation
 
-#: Pool names. Every backend maps each buffer to one of these pools
-#: (``Backend.pool_of``); a layout is generated per pool.
+#: Pool names; a layout is generated per pool.
 SHARED_POOL = "shared"
 LOCAL_POOL = "local"
 PERSISTENT_POOL = "persistent"
@@ -18,6 +17,25 @@ POOLS = (SHARED_POOL, LOCAL_POOL, PERSISTENT_POOL)
 
 #: Pools that are slices of one typed parent array (rule 7: typed pools).
 ARENA_POOLS = (SHARED_POOL, PERSISTENT_POOL)
+
+_POOL_OF_LOCATION = {
+    BufferLocation.SHARED: SHARED_POOL,
+    BufferLocation.LOCAL: LOCAL_POOL,
+    BufferLocation.LOCAL_PERSISTENT: PERSISTENT_POOL,
+}
+
+
+def pool_of(location: BufferLocation) -> str:
+    """The pool a buffer of ``location`` takes memory from.
+
+    Every backend gives each location its own pool: SHARED slices the
+    shared arena (dynamic shared memory on CUDA, a per-worker scratch array
+    on the CPU), LOCAL is a per-function array (``local.array`` / a stack
+    array), LOCAL_PERSISTENT slices the persistent arena. Backends differ in
+    what those pools are, never in which buffer goes where, so layouts need
+    no backend.
+    """
+    return _POOL_OF_LOCATION[location]
 
 
 def _check_name(instance, attribute, value):
@@ -174,15 +192,21 @@ class CUDABuffer:
     def allocate(self):
         """Return the allocator device function ``allocate(shared, persistent)``.
 
-        The allocator is built for the backend of the last generated layout.
+        The allocator is built with the backend of the registry that
+        generated the last layout.
         Every branch is decided here, in Python, so the compiled allocator is
         a single slice or a single local-array declaration (rule 5); a
         disabled or zero-size buffer gets an allocator that returns the shared
         parent untouched (rule 6: no zero-length arrays).
         """
-        if self._backend is None:
+        if not self._slices:
             raise RuntimeError(
                 f"buffer {self.name!r}: generate a layout before allocate()"
+            )
+        if self._backend is None:
+            raise RuntimeError(
+                f"buffer {self.name!r}: its registry has no backend to build the allocator with; create it "
+                "with BufferRegistry(..., backend=batchode.backends.get_backend('cpu'))"
             )
         backend = self._backend
         for pool in ARENA_POOLS:

@@ -14,8 +14,12 @@ from batchode.memory.buffer import (
     POOLS,
     SHARED_POOL,
     CUDABuffer,
+    pool_of,
 )
 from batchode.memory.location import BufferLocation
+
+#: What a registry asks of its backend: the device functions of allocators and child views.
+BACKEND_METHODS = ("slice_allocator", "local_allocator", "passthrough_allocator", "child_view")
 
 
 class BufferRegistry:
@@ -33,11 +37,23 @@ class BufferRegistry:
         The registry's name; a parent addresses it as a child by this name.
     precision : numpy dtype, default float64
         Element type of the shared and persistent pools.
-    backend : str, default "cuda"
-        ``"cuda"`` or ``"cpu"``: which backend's pools layouts are made for.
+    backend : Backend, optional
+        The backend object (``batchode.backends.get_backend("cpu")``) whose
+        device functions the allocators and child views are built with; a
+        factory passes its own. Layouts and totals do not need one (pools
+        follow locations on every backend). The caller passes it so that
+        the memory layer imports nothing above it.
+
+    Raises
+    ------
+    ValueError
+        For an empty name or a pool precision that is not a float dtype.
+    TypeError
+        For a ``backend`` that is not a backend object (a name such as
+        ``"cpu"`` included).
     """
 
-    def __init__(self, name: str, precision=np.float64, backend: str = "cuda"):
+    def __init__(self, name: str, precision=np.float64, backend=None):
         if not isinstance(name, str) or not name:
             raise ValueError(f"registry name must be a non-empty string, got {name!r}")
         self.name = name
@@ -46,9 +62,13 @@ class BufferRegistry:
             raise ValueError(
                 f"registry {name!r}: pool precision must be a float dtype, got {self.precision}"
             )
-        from batchode.backends import get_backend
-
-        self.backend = get_backend(backend).name
+        if backend is not None:
+            missing = [method for method in BACKEND_METHODS if not hasattr(backend, method)]
+            if missing:
+                raise TypeError(f"registry {name!r}: backend must be a backend object such as "
+                                f"batchode.backends.get_backend('cpu'), or None; got {backend!r}, which lacks "
+                                f"{', '.join(missing)}")
+        self.backend = backend
         self._buffers: dict[str, CUDABuffer] = {}
         self._children: dict[str, BufferRegistry] = {}
 
@@ -150,33 +170,21 @@ class BufferRegistry:
         """Elements of enabled LOCAL_PERSISTENT buffers in this subtree."""
         return self._location_elements(BufferLocation.LOCAL_PERSISTENT)
 
-    def pool_elements(self, pool: str, backend: str | None = None) -> int:
-        """Elements this subtree takes in ``pool`` of ``backend``'s pools.
+    def pool_elements(self, pool: str) -> int:
+        """Elements this subtree takes in ``pool``.
 
-        Pools match locations on both backends; on CUDA the local pool is
+        Pools follow locations on both backends; on CUDA the local pool is
         not one array (each LOCAL buffer is its own local array), so its
         total is what the buffers declare.
         """
         if pool not in POOLS:
             raise ValueError(f"unknown pool {pool!r}; expected one of {POOLS}")
-        backend = self._resolve_backend(backend)
-        own = sum(
-            b.elements() for b in self._buffers.values() if self._pool_of(b, backend) == pool
-        )
-        return own + sum(c.pool_elements(pool, backend.name) for c in self._children.values())
+        own = sum(b.elements() for b in self._buffers.values() if pool_of(b.location) == pool)
+        return own + sum(c.pool_elements(pool) for c in self._children.values())
 
     # -- layouts ---------------------------------------------------------------
-    def _resolve_backend(self, backend):
-        from batchode.backends import get_backend
-
-        return get_backend(self.backend if backend is None else backend)
-
-    def _pool_of(self, buffer: CUDABuffer, backend) -> str:
-        return backend.pool_of(buffer.location)
-
-    def _check_pool_type(self, buffer: CUDABuffer, backend=None) -> None:
-        backend = self._resolve_backend(backend)
-        pool = self._pool_of(buffer, backend)
+    def _check_pool_type(self, buffer: CUDABuffer) -> None:
+        pool = pool_of(buffer.location)
         if pool in ARENA_POOLS and buffer.precision != self.precision:
             kind = "integer" if buffer.is_integer else f"{buffer.precision}"
             raise ValueError(
@@ -186,11 +194,12 @@ class BufferRegistry:
             )
 
     def _generate(self, pool: str, backend) -> dict[str, slice]:
+        """Lay out ``pool``; every buffer of the subtree records its slice and ``backend`` (this root's)."""
         layout: dict[str, slice] = {}
         offset = 0
         for buffer in self._buffers.values():
-            self._check_pool_type(buffer, backend)
-            in_pool = self._pool_of(buffer, backend) == pool
+            self._check_pool_type(buffer)
+            in_pool = pool_of(buffer.location) == pool
             size = buffer.elements() if in_pool else 0
             region = slice(offset, offset + size) if size else None
             buffer._record_slice(pool, region, backend)
@@ -199,7 +208,7 @@ class BufferRegistry:
                 offset += size
         for name, child in self._children.items():
             child._generate(pool, backend)
-            size = child.pool_elements(pool, backend.name)
+            size = child.pool_elements(pool)
             if size:
                 layout[name] = slice(offset, offset + size)
                 offset += size
@@ -207,15 +216,15 @@ class BufferRegistry:
 
     def generate_shared_layout(self) -> dict[str, slice]:
         """Lay out the shared pool: own buffers, then one block per child."""
-        return self._generate(SHARED_POOL, self._resolve_backend(None))
+        return self._generate(SHARED_POOL, self.backend)
 
     def generate_local_layout(self) -> dict[str, slice]:
         """Lay out the local pool (offsets are for reporting on CUDA)."""
-        return self._generate(LOCAL_POOL, self._resolve_backend(None))
+        return self._generate(LOCAL_POOL, self.backend)
 
     def generate_persistent_layout(self) -> dict[str, slice]:
         """Lay out the persistent pool: own buffers, then one block per child."""
-        return self._generate(PERSISTENT_POOL, self._resolve_backend(None))
+        return self._generate(PERSISTENT_POOL, self.backend)
 
     def generate_layouts(self) -> dict[str, dict[str, slice]]:
         """Generate all three layouts; return them by pool name."""
@@ -230,15 +239,21 @@ class BufferRegistry:
 
         Gives the child ``name`` its own region of each arena pool. A region
         of zero size is never sliced: the parent array is passed through
-        untouched (rule 6). Requires generated shared and persistent layouts.
+        untouched (rule 6).
+
+        Raises
+        ------
+        KeyError
+            For a child never merged.
+        RuntimeError
+            When the registry has no backend to build the view with.
         """
         self.child(name)
-        backend = self._resolve_backend(None)
-        regions = []
-        for pool in ARENA_POOLS:
-            layout = self._generate(pool, backend)
-            regions.append(layout.get(name))
-        return backend.child_view(*regions)
+        if self.backend is None:
+            raise RuntimeError(f"registry {self.name!r} has no backend to build child {name!r}'s view with; "
+                               "create it with BufferRegistry(..., backend=batchode.backends.get_backend('cpu'))")
+        regions = [self._generate(pool, self.backend).get(name) for pool in ARENA_POOLS]
+        return self.backend.child_view(*regions)
 
     # -- description -------------------------------------------------------------
     def signature(self) -> tuple:
@@ -251,11 +266,12 @@ class BufferRegistry:
         return (self.name, self.precision.str, own, kids)
 
     def _lines(self, indent: str, backend) -> list[str]:
-        pools = ", ".join(f"{pool} {self.pool_elements(pool, backend.name)}" for pool in POOLS)
+        pools = ", ".join(f"{pool} {self.pool_elements(pool)}" for pool in POOLS)
+        target = "" if backend is None else f", {backend.name}"
         lines = [
-            f"{indent}{self.name} [{self.precision}, {backend.name}]: "
+            f"{indent}{self.name} [{self.precision}{target}]: "
             f"by location: shared {self.shared_memory_elements}, local {self.local_memory_elements}, "
-            f"persistent {self.persistent_local_elements}; by {backend.name} pool: {pools}"
+            f"persistent {self.persistent_local_elements}; by pool: {pools}"
         ]
         layouts = {pool: self._generate(pool, backend) for pool in POOLS}
         for buffer in self._buffers.values():
@@ -280,7 +296,7 @@ class BufferRegistry:
         return lines
 
     def __str__(self) -> str:
-        return "\n".join(self._lines("", self._resolve_backend(None)))
+        return "\n".join(self._lines("", self.backend))
 
     def __repr__(self) -> str:
         return (

@@ -13,7 +13,9 @@ mutates global state and the registry cannot change at run time.
 * :data:`DIRK_TABLEAUS`, :data:`FIRK_TABLEAUS`,
   :data:`ROSENBROCK_TABLEAUS` - the other families.
 * :data:`ALL_METHODS` - all of them; :func:`available_methods` lists
-  their names, optionally for one family.
+  them (name, aliases, family, order, stages, whether adaptive, whether
+  for stiff problems) as :class:`MethodInfo` records, optionally for one
+  family; ``print()`` shows them as a table.
 * :func:`get_tableau` resolves a name or alias of any family.
 * :data:`FILTERED_ERROR_ESTIMATES` - RADAU5-type error estimates of fully
   implicit tableaus that have no embedded weights;
@@ -42,6 +44,7 @@ from batchode.algorithms.tableaus.dormand_prince import DORMAND_PRINCE_54, DORMA
 from batchode.algorithms.tableaus.fehlberg import FEHLBERG_45
 from batchode.algorithms.tableaus.gauss_legendre import GAUSS_LEGENDRE_4, GAUSS_LEGENDRE_6
 from batchode.algorithms.tableaus.hairer_wanner_sdirk import L_STABLE_SDIRK_4
+from batchode.algorithms.tableaus.info import FAMILY_NAMES, MethodInfo, MethodTable
 from batchode.algorithms.tableaus.implicit_classical import (
     BACKWARDS_EULER,
     CRANK_NICOLSON,
@@ -69,6 +72,7 @@ __all__ = [
     "DIRK_TABLEAUS",
     "ERK_TABLEAUS",
     "FAMILIES",
+    "FAMILY_NAMES",
     "FILTERED_ERROR_ESTIMATES",
     "FIRK_TABLEAUS",
     "ROSENBROCK_TABLEAUS",
@@ -76,6 +80,8 @@ __all__ = [
     "FilteredErrorEstimate",
     "HistoryEstimate",
     "Method",
+    "MethodInfo",
+    "MethodTable",
     "ResidualEstimate",
     "RosenbrockTableau",
     "available_methods",
@@ -182,27 +188,40 @@ def available_tableaus() -> tuple[str, ...]:
     return tuple(sorted(t.name for t in ALL_TABLEAUS))
 
 
-def available_methods(family: str | None = None) -> tuple[str, ...]:
-    """Canonical names of the registered methods, sorted.
+def available_methods(family: str | None = None) -> MethodTable:
+    """The registered methods, sorted by canonical name.
 
     Parameters
     ----------
     family : str, optional
-        One of :data:`FAMILIES` (``"erk"``, ``"dirk"``, ``"firk"``,
+        One of :data:`FAMILIES` (``"erk"``: explicit, ``"dirk"``:
+        diagonally implicit, ``"firk"``: fully implicit,
         ``"rosenbrock"``) to list only that family; all by default.
 
     Returns
     -------
-    tuple of str
+    MethodTable
+        A tuple of :class:`MethodInfo` records (name, aliases, family,
+        order, stages, ``adaptive``: has an error estimate, ``stiff``:
+        suits stiff problems); ``str()`` of it is a table and ``.names``
+        the canonical names.
 
     Raises
     ------
     ValueError
         If ``family`` is not one of :data:`FAMILIES`.
+
+    Examples
+    --------
+    >>> from batchode.algorithms.tableaus import available_methods
+    >>> info = available_methods("rosenbrock")[0]
+    >>> info.name, info.family_name, info.order, info.adaptive, info.stiff
+    ('rodas3p', 'rosenbrock', 3, True, True)
     """
     if family is not None and family not in FAMILIES:
         raise ValueError(f"unknown method family {family!r}; expected one of {FAMILIES}")
-    return tuple(sorted(t.name for t in ALL_METHODS if family in (None, t.family)))
+    chosen = sorted((t for t in ALL_METHODS if family in (None, t.family)), key=lambda t: t.name)
+    return MethodTable(MethodInfo.of(t, estimates_error(t)) for t in chosen)
 
 
 def get_tableau(name_or_tableau: str | Method) -> Method:

@@ -4,7 +4,7 @@ Each level (``outer`` -> ``inner`` -> ``inner``) owns one SHARED, one LOCAL
 and one LOCAL_PERSISTENT buffer of ``width`` elements and does a little
 arithmetic in them; the persistent buffer accumulates across calls, so a
 buffer that lost its contents between steps changes the result. Run
-``python -m batchode.memory.report batchode.memory.example:report_target``
+``python -m batchode.tools.memory_report batchode.tools.nested_example:report_target``
 to see its registry tree and ptxas resources.
 """
 

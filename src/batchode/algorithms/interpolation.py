@@ -1,4 +1,4 @@
-"""The cubic Hermite interpolant of a step, and the interpolant contract.
+"""Interpolants that fill saves between steps: their contract, and the cubic Hermite one.
 
 Interpolant contract (what the loop calls to save between steps)::
 
@@ -18,7 +18,9 @@ Interpolant contract (what the loop calls to save between steps)::
 4. The interpolant never changes the step: steps taken, and so every
    accepted state, are the same whether or not anything is saved.
 
-Every method can use this interpolant: the cubic through ``y`` and
+A step whose tableau carries its own continuous extension serves as the
+loop's interpolant itself (its build is an :class:`InterpolatingStep`);
+every other method uses :class:`HermiteInterpolant`, the cubic through ``y`` and
 ``y_new`` with derivatives ``f(t, y)`` and ``f(t + dt, y_new)`` (Hairer,
 Norsett & Wanner, Solving ODEs I, section II.6). It is third-order
 accurate, so between the steps of a higher-order method its error can
@@ -54,12 +56,24 @@ def hermite_weights(s):
     return value, slope
 
 
+def nothing_to_prepare(t, dt, y, y_new, p, end_known, shared, persistent):
+    """``prepare`` of an interpolant that reads only what the step itself kept."""
+
+
 @attrs.frozen
 class InterpolantBuild:
     """A compiled interpolant: ``prepare`` and ``evaluate`` (see the module's contract)."""
 
     prepare: object
     evaluate: object
+
+
+@attrs.frozen
+class InterpolatingStep:
+    """A compiled step that is also the loop's interpolant, reading the stages it kept."""
+
+    device_function: object
+    interpolant: InterpolantBuild
 
 
 @attrs.frozen

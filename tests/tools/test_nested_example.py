@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from batchode.memory.example import example_arguments, nested_example
+from batchode.tools.nested_example import example_arguments, nested_example
 
 LEVELS = ["body_outer", "body_outer_inner", "body_outer_inner_inner"]
 BUFFERS = ["workspace", "temporary", "history"]

@@ -2,14 +2,14 @@
 
 Usage::
 
-    python -m batchode.memory.report MODULE:TARGET [--arch sm_90] [--no-ptx]
+    python -m batchode.tools.memory_report MODULE:TARGET [--arch sm_90] [--no-ptx]
 
 ``TARGET`` names a factory, or a zero-argument callable returning a factory
 or ``(kernel_factory, example_arguments)``. With example arguments and a
 kernel factory built for the cuda backend, the kernel is compiled to PTX and
 assembled with ``ptxas -v`` (no GPU needed). Example::
 
-    python -m batchode.memory.report batchode.memory.example:report_target
+    python -m batchode.tools.memory_report batchode.tools.nested_example:report_target
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def load_target(spec: str):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m batchode.memory.report", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m batchode.tools.memory_report", description=__doc__.split("\n")[0])
     parser.add_argument("target", help="MODULE:TARGET naming a factory or a callable returning one")
     parser.add_argument("--arch", default="sm_90", help="ptxas target architecture (default sm_90)")
     parser.add_argument("--no-ptx", action="store_true", help="print the registry tree only")

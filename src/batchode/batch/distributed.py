@@ -39,11 +39,15 @@ _COMPILATIONS = [0]
 
 @attrs.frozen
 class SolverSpec:
-    """What a worker needs to rebuild a solver: the system and the user's settings.
+    """What a worker needs to rebuild a solver: its class, the system and the user's settings.
 
-    ``key`` identifies the configuration: workers keep one solver per key.
+    ``solver_type`` is :class:`batchode.Solver` (or a subclass), pickled by
+    reference: this module takes it from the solver it is given rather than
+    importing :mod:`batchode.api`, which imports this module. ``key``
+    identifies the configuration: workers keep one solver per key.
     """
 
+    solver_type: type
     system: object
     settings: dict
     locations: dict
@@ -85,12 +89,10 @@ def worker_compilations() -> int:
 
 
 def _worker_solver(spec: SolverSpec):
-    from batchode.api import Solver
-
     with _LOCK:
         solver = _SOLVERS.get(spec.key)
         if solver is None:
-            solver = Solver(spec.system, **spec.settings, **spec.locations)
+            solver = spec.solver_type(spec.system, **spec.settings, **spec.locations)
             _SOLVERS[spec.key] = solver
             _COMPILATIONS[0] += 1
     return solver
@@ -139,7 +141,7 @@ def solve_chunks_on_cluster(solver, batch, chunks, todo, client, store, results,
     check_client(client)
     from distributed import as_completed
 
-    spec = SolverSpec(solver.system, solver.settings, solver.locations, solver.configuration_key)
+    spec = SolverSpec(type(solver), solver.system, solver.settings, solver.locations, solver.configuration_key)
     # hash=False: a fresh key per solve, so a second solve never races the
     # release of the first one's copy of an equal spec.
     [spec_future] = client.scatter([spec], broadcast=True, hash=False)
