@@ -32,11 +32,11 @@ def best_of(repeats: int, action) -> float:
 
 
 def device_arguments(solver, t_span, **batch) -> tuple:
-    """The batch kernel's arguments for one launch, arrays already on the GPU (kernel-only timing)."""
+    """The kernel that runs a batch and its arguments for one launch, arrays already on the GPU (kernel-only timing)."""
     from numba import cuda
 
-    host = solver.prepare_arguments(t_span, **batch).args
-    return tuple(cuda.to_device(a) if isinstance(a, np.ndarray) else a for a in host)
+    prepared = solver.prepare_arguments(t_span, **batch)
+    return prepared.kernel, tuple(cuda.to_device(a) if isinstance(a, np.ndarray) else a for a in prepared.args)
 
 
 def device_name() -> str:

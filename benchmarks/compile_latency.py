@@ -78,8 +78,8 @@ def worker(task: dict) -> dict:
     kind = task["kind"]
     if kind == "ptx":
         solver = batchode.Solver(lorenz(), method=task["method"], backend="cuda", precision="float32")
-        args = solver.prepare_arguments((0.0, 1.0), parameters={"rho": np.linspace(0, 28, 4)}).args
-        solver.kernel.ptx(args)
+        prepared = solver.prepare_arguments((0.0, 1.0), parameters={"rho": np.linspace(0, 28, 4)})
+        prepared.kernel.ptx(prepared.args)
         return {"import_s": imported - started, "ptx_s": time.perf_counter() - imported}
     if kind == "size":
         system = {"kuramoto": kuramoto, "brusselator": brusselator}[task["system"]](task["n"])

@@ -53,8 +53,8 @@ def main(argv=None) -> int:
         for log2 in range(options.min_log2, options.max_log2 + 1):
             n = 2 ** log2
             rho = np.linspace(0.0, 21.0, n)
-            args = device_arguments(solver, (0.0, 1.0), parameters={"rho": rho})
-            kernel_ms = best_of(options.repeats, lambda: solver.kernel.launch(n, args))
+            kernel, args = device_arguments(solver, (0.0, 1.0), parameters={"rho": rho})
+            kernel_ms = best_of(options.repeats, lambda: kernel.launch(n, args))
             result = None
 
             def end_to_end():

@@ -75,8 +75,8 @@ def main(argv=None) -> int:
         for log2 in range(options.min_log2, options.max_log2 + 1):
             n = 2 ** log2
             parameters = sweep(n)
-            args = device_arguments(solver, SPAN, parameters=parameters)
-            kernel_ms = best_of(options.repeats, lambda: solver.kernel.launch(n, args))
+            kernel, args = device_arguments(solver, SPAN, parameters=parameters)
+            kernel_ms = best_of(options.repeats, lambda: kernel.launch(n, args))
             result = None
 
             def end_to_end():

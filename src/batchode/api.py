@@ -146,6 +146,7 @@ class Solver:
         self._settings = dict(DEFAULTS, method=method)
         self._locations: dict[str, object] = {}
         self._kernel = None
+        self._end_only_kernel = None
         self.update(**settings)
 
     # -- configuration --------------------------------------------------------
@@ -180,6 +181,26 @@ class Solver:
             except ValueError as error:
                 raise ValueError(str(error).replace("'body_", "'")) from None
         self._settings, self._locations, self._kernel = settings, locations, kernel
+        self._end_only_kernel = None  # made by kernel_for when first needed
+
+    def kernel_for(self, batch: "PreparedBatch") -> BatchKernel:
+        """The factory tree that runs ``batch``.
+
+        A batch that saves only the end of its span has nothing to
+        interpolate, so it runs a kernel without an interpolant (fewer
+        registers on the GPU: measured 64 against 87 for Lorenz Tsit5 in
+        float32). Its steps are those of the interpolating kernel, which
+        never lets saves change a step.
+        """
+        if self._settings["step_to_saves"] or len(batch.times) > 1 or batch.times[0] != batch.t1:
+            return self._kernel
+        if self._end_only_kernel is None:
+            kernel = self._make_tree(dict(self._settings, step_to_saves=True))
+            valid = kernel.valid_update_keys()
+            routed = {f"body_{key}": value for key, value in self._locations.items()}
+            kernel.update(**{key: value for key, value in routed.items() if key in valid})
+            self._end_only_kernel = kernel
+        return self._end_only_kernel
 
     def _make_tree(self, settings) -> BatchKernel:
         precision = _precision(settings["precision"])
@@ -241,7 +262,7 @@ class Solver:
 
     @property
     def kernel(self) -> BatchKernel:
-        """The factory tree's root."""
+        """The factory tree's root (the kernel of batches with saves; see :meth:`kernel_for`)."""
         return self._kernel
 
     def describe_memory(self, t_span=None, **batch) -> str:
@@ -316,14 +337,14 @@ class Solver:
         return (np.float64(batch.t0), np.float64(batch.t1), np.float64(batch.dt),
                 batch.initial[start:stop].astype(dtype),
                 batch.parameters[start:stop].astype(dtype), batch.times.astype(np.float64),
-                np.int64(batch.per_window), self._kernel.runtime_vector(), *outputs)
+                np.int64(batch.per_window), self.kernel_for(batch).runtime_vector(), *outputs)
 
     def prepare_arguments(self, t_span, y0=None, parameters=None, save_every=None,
                           grid="verbatim", summarise_every=None, t_eval=None,
                           save_from=None) -> "KernelArguments":
         """Validated kernel arguments for the whole batch in one launch (benchmarks, PTX checks)."""
         batch = self.prepare(t_span, y0, parameters, save_every, grid, summarise_every, t_eval, save_from)
-        return KernelArguments(self.chunk_arguments(batch, 0, batch.shape.n_runs), batch)
+        return KernelArguments(self.chunk_arguments(batch, 0, batch.shape.n_runs), batch, self.kernel_for(batch))
 
     def solve(self, t_span, y0=None, parameters=None, save_every=None, grid="verbatim", summarise_every=None,
               output=None, chunk_memory=None, chunk_runs=None, progress=None, overwrite=False,
@@ -420,7 +441,7 @@ class Solver:
         results = None if store is not None else shape.allocate_outputs(self.precision)
         compile_time = 0.0
         if client is None and todo:  # a cluster's workers compile (or load) their own kernels
-            compile_time = self._kernel.compile_for(
+            compile_time = self.kernel_for(batch).compile_for(
                 self.chunk_arguments(batch, 0, 1), f"{self.method} kernel for {self.system.n_states} states",
                 notice=progress)
             started += compile_time
@@ -430,8 +451,8 @@ class Solver:
             if client is not None:
                 solve_chunks_on_cluster(self, batch, chunks, todo, client, store, results, bar)
             else:
-                for index, outputs in self._kernel.run_chunks(self._chunk_jobs(batch, chunks, todo, results),
-                                                              OUTPUT_POSITIONS):
+                jobs = self._chunk_jobs(batch, chunks, todo, results)
+                for index, outputs in self.kernel_for(batch).run_chunks(jobs, OUTPUT_POSITIONS):
                     start, stop = chunks[index]
                     produced = self._run_major(outputs)
                     if store is not None:
@@ -485,7 +506,7 @@ class Solver:
         """
         args = self.chunk_arguments(batch, start, stop, outputs)
         copy_back = {"copy_back": OUTPUT_POSITIONS} if self.backend == "cuda" else {}
-        self._kernel.launch(stop - start, args, **copy_back)
+        self.kernel_for(batch).launch(stop - start, args, **copy_back)
         return self._run_major(args[argument_position("states"):])
 
     @property
@@ -614,10 +635,11 @@ class PreparedBatch:
 
 @attrs.frozen
 class KernelArguments:
-    """The batch kernel's argument tuple for a whole batch, and the batch."""
+    """The batch kernel's argument tuple for a whole batch, the batch, and the kernel that runs it."""
 
     args: tuple
     batch: PreparedBatch
+    kernel: BatchKernel
 
 
 def _time_span(t_span) -> tuple[float, float]:

@@ -90,25 +90,37 @@ def test_step_to_saves_lands_on_every_save(lorenz, lorenz_references):
     assert np.abs(b.y - reference).max() < 1e-3  # the same tolerance as the interpolated saves below
 
 
-@pytest.fixture(scope="module")
-def accuracy_solvers(lorenz):
-    return {method: Solver(lorenz, method=method, rtol=1e-9, atol=1e-9, backend="cpu") for method in FAMILIES}
+#: Tolerance of each method's accuracy run, and how many times its
+#: end-point error its interpolated saves may be off (measured ratio in the
+#: comment, Lorenz t in [0, 2], rho 20-28, saves every 0.01). Methods with
+#: their own continuous extension (tsit5, bs3, dopri5, rodas5p) stay near
+#: 1-3; the cubic Hermite interpolant is third order, so between the long
+#: steps of a fifth-order DIRK its error is well above the step's own, as
+#: for DifferentialEquations.jl's SDIRK methods, which interpolate the same
+#: way. Backwards Euler runs at 1e-6: at 1e-9 it needs over 10^5 steps.
+INTERPOLATION_ERROR_MULTIPLE = {
+    "tsit5": (1e-9, 6.0),  # 2.9
+    "bogacki-shampine-32": (1e-9, 3.0),  # 1.0
+    "dopri5": (1e-9, 3.0),  # 1.2
+    "classical-rk4": (1e-9, 3.0),  # 1.1 (Hermite; a fourth-order method)
+    "kvaerno5": (1e-9, 100.0),  # 45 (Hermite)
+    "rodas5p": (1e-9, 5.0),  # 2.1
+    "radau_iia_5": (1e-9, 30.0),  # 12 (Hermite)
+    "backwards_euler": (1e-6, 4.0),  # 1.6 (Hermite)
+}
 
 
-@pytest.mark.parametrize("method", FAMILIES)
-def test_interpolated_saves_match_a_tight_reference(accuracy_solvers, lorenz_references, method):
-    """Saves inside steps agree with scipy DOP853 at 1e-12 within a stated multiple of the end point's error.
-
-    The cubic Hermite interpolant is third order, so between the steps of a
-    fifth-order method at rtol = 1e-9 its error is larger than the step's
-    own error at the end point; INTERPOLATION_ERROR_MULTIPLE states by how
-    much it may be (measured, Lorenz t in [0, 2], rho 20-28).
-    """
-    res = accuracy_solvers[method].solve((0.0, 2.0), parameters={"rho": RHO}, save_every=0.01)
+@pytest.mark.parametrize("method", list(INTERPOLATION_ERROR_MULTIPLE))
+def test_interpolated_saves_match_a_tight_reference(lorenz, lorenz_references, method):
+    """Saves inside steps agree with scipy DOP853 at 1e-12 within a stated multiple of the end point's error."""
+    tolerance, multiple = INTERPOLATION_ERROR_MULTIPLE[method]
+    solver = Solver(lorenz, method=method, rtol=tolerance, atol=tolerance, backend="cpu")
+    res = solver.solve((0.0, 2.0), parameters={"rho": RHO}, save_every=0.01)
+    assert (res.status == 0).all()
     reference = np.stack([sol(res.t).T for sol in lorenz_references])
     error = np.abs(res.y - reference).max(axis=(0, 2))
-    interior, final = error[1:-1].max(), max(error[-1], 1e-12)
-    assert interior <= INTERPOLATION_ERROR_MULTIPLE[method] * final, (interior, final)
+    interior, final = error[1:-1].max(), error[-1]
+    assert interior <= multiple * final, (interior, final, interior / final)
 
 
 def test_hermite_interpolant_is_third_order():
@@ -147,19 +159,21 @@ def test_save_from_skips_the_transient(lorenz):
     solver = Solver(lorenz, method="tsit5", backend="cpu", summaries=["mean", "max"])
     full = solver.solve((0.0, 2.0), parameters={"rho": RHO}, save_every=0.1)
     late = solver.solve((0.0, 2.0), parameters={"rho": RHO}, save_every=0.1, save_from=1.0)
+    # 1.0 + 0.1 k and 0.1 (k + 10) differ in the last bit, and so do the saves there.
     np.testing.assert_allclose(late.t, full.t[10:], rtol=0, atol=1e-12)
     np.testing.assert_allclose(late.y, full.y[:, 10:], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(late.summaries["mean"][:, 0], full.y[:, 10:].mean(axis=1), rtol=1e-12)
-    np.testing.assert_array_equal(late.summaries["max"][:, 0], full.y[:, 10:].max(axis=1))
+    np.testing.assert_allclose(late.summaries["max"][:, 0], full.y[:, 10:].max(axis=1), rtol=1e-12)
 
 
-def test_backward_lorenz_matches_scipy(family_solvers):
+def test_backward_lorenz_matches_scipy(lorenz):
     """From the state at t = 0.5 back to t = 0, saved every 0.1, against scipy integrating backwards.
 
-    Lorenz contracts volume forwards, so backwards it amplifies errors (by
-    about e^(13.7 * 0.5) ~ 1e3 over this span): the bound is 1e3 x rtol.
+    Lorenz contracts volume forwards, so backwards it amplifies errors,
+    along its most contracting direction by about e^(14.6 * 0.5) ~ 1.5e3
+    over this span: at rtol = atol = 1e-9 the bound is 1e-5.
     """
-    solver = family_solvers["tsit5"]
+    solver = Solver(lorenz, method="tsit5", rtol=1e-9, atol=1e-9, backend="cpu")
     forward = solver.solve((0.0, 0.5), parameters={"rho": RHO})
     backward = solver.solve((0.5, 0.0), y0=forward.y_final, parameters={"rho": RHO}, save_every=0.1)
     np.testing.assert_allclose(backward.t, [0.5, 0.4, 0.3, 0.2, 0.1, 0.0], atol=1e-15)
@@ -168,8 +182,8 @@ def test_backward_lorenz_matches_scipy(family_solvers):
     for run, rho in enumerate(RHO):
         reference = scipy_solve_ivp(lorenz_rhs(rho), (0.5, 0.0), forward.y_final[run], method="DOP853",
                                     rtol=1e-12, atol=1e-12, t_eval=backward.t)
-        np.testing.assert_allclose(backward.y[run], reference.y.T, rtol=0, atol=1e-3)
-    assert np.abs(backward.final_state - [1.0, 0.0, 0.0]).max() < 1e-3
+        np.testing.assert_allclose(backward.y[run], reference.y.T, rtol=0, atol=1e-5)
+    assert np.abs(backward.final_state - [1.0, 0.0, 0.0]).max() < 1e-5
 
 
 @pytest.mark.parametrize("method", ["rodas5p", "kvaerno5", "radau_iia_5"])
@@ -209,5 +223,5 @@ def test_failed_runs_report_where_they_stopped(lorenz):
     blow_up = batchode.ODESystem.from_equations("dx = x**2", initial_state={"x": 1.0})
     res = Solver(blow_up, method="tsit5", backend="cpu").solve((0.0, 2.0))
     assert res.status[0] & int(Status.NONFINITE | Status.DT_BELOW_MIN | Status.MAX_STEPS)
-    assert 0.99 < res.t_final[0] < 1.0  # x = 1 / (1 - t) blows up at t = 1
+    assert 0.99 < res.t_final[0] < 1.01  # x = 1 / (1 - t) blows up at t = 1
     assert np.isfinite(res.y_final[0, 0]) and res.y_final[0, 0] > 100.0

@@ -13,8 +13,8 @@ from batchode.systems.examples import lorenz
 def test_summaries_only_kernel_does_not_spill(ptx_toolchain):
     solver = Solver(lorenz(), method="tsit5", precision="float32", backend="cuda", save_time_series=False,
                     summaries=["mean", "std", "extrema", "peaks[2]", "dxdt_max"])
-    args = solver.prepare_arguments((0.0, 1.0), parameters={"rho": np.linspace(0.0, 21.0, 4)}, save_every=0.01,
-                                    summarise_every=0.5).args
-    report = solver.kernel.ptxas_report(args)
+    prepared = solver.prepare_arguments((0.0, 1.0), parameters={"rho": np.linspace(0.0, 21.0, 4)}, save_every=0.01,
+                                        summarise_every=0.5)
+    report = prepared.kernel.ptxas_report(prepared.args)
     print(report)
     assert report.spills == 0, report

@@ -24,7 +24,7 @@ def make_step(method, system_factory, compute_error: bool, linear_solver=None, n
     estimate, and to a DIRK step only when it forms a history estimate,
     the steps that weigh errors themselves; every other step stays
     independent of the tolerances, so its compiled code is shared across
-    them. ``dense_output`` asks an explicit step whose tableau has its own
+    them. ``dense_output`` asks an explicit or Rosenbrock step whose tableau has its own
     interpolant to keep its stages for it (the loop's saves).
     """
     from batchode.solvers.linear import make_linear_solver
@@ -43,7 +43,8 @@ def make_step(method, system_factory, compute_error: bool, linear_solver=None, n
                         **(newton_settings or {}))
         return DIRKStep(system_factory, newton, **common, **weights(tableau.history_estimate))
     if tableau.family == "rosenbrock":
-        return RosenbrockStep(system_factory, make_linear_solver(linear_solver, system_factory), **common)
+        return RosenbrockStep(system_factory, make_linear_solver(linear_solver, system_factory), **common,
+                              dense_output=dense_output)
     if tableau.family == "firk":
         if linear_solver is not None and str(linear_solver).strip().lower() != "dense":
             raise ValueError(f"method {tableau.name!r} solves its {tableau.stages} coupled stages with a dense "

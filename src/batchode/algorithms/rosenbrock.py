@@ -20,12 +20,23 @@ from __future__ import annotations
 import attrs
 
 from batchode.algorithms.base import RungeKuttaSettings, RungeKuttaStep
+from batchode.algorithms.interpolation import InterpolantBuild, InterpolatingStep, nothing_to_prepare
 from batchode.algorithms.source import StepSource
 
 
 @attrs.frozen
 class RosenbrockSettings(RungeKuttaSettings):
-    """Settings of a Rosenbrock step (see ``RungeKuttaSettings``)."""
+    """Settings of a Rosenbrock step (see ``RungeKuttaSettings``).
+
+    Attributes
+    ----------
+    dense_output : bool
+        Keep the stage increments of every step for the tableau's own
+        interpolant (:attr:`RosenbrockTableau.dense_output`), which then
+        fills the loop's saves; ignored for a tableau without one.
+    """
+
+    dense_output: bool = False
 
     accepts = (staticmethod(lambda tableau: tableau.family == "rosenbrock"), "a Rosenbrock method")
 
@@ -33,7 +44,9 @@ class RosenbrockSettings(RungeKuttaSettings):
 class RosenbrockStep(RungeKuttaStep):
     """Factory of a Rosenbrock step; children ``system`` and ``linear``.
 
-    Buffers (LOCAL): ``stage_increments`` (stages x n), ``stage_state``,
+    Buffers (LOCAL): ``stage_increments`` (stages x n; LOCAL_PERSISTENT
+    ``interpolation_increments`` instead when the step serves its tableau's
+    interpolant, which reads them after the step), ``stage_state``,
     ``stage_rhs``, ``time_derivative`` (n each) and ``derivative_work`` (2n,
     scratch of finite-difference derivatives).
     """
@@ -44,10 +57,18 @@ class RosenbrockStep(RungeKuttaStep):
         super().__init__(system_factory, **kwargs)
         self.add_child("linear", linear_solver)
         n = lambda: self.settings.n_states  # noqa: E731 - sizes follow the settings
-        self.register_buffer("stage_increments", "local", lambda: self.settings.tableau.stages * n())
+        increments = lambda: self.settings.tableau.stages * n()  # noqa: E731
+        self.register_buffer("stage_increments", "local", increments, enabled=lambda: not self.interpolates)
+        self.register_buffer("interpolation_increments", "local_persistent", increments,
+                             enabled=lambda: self.interpolates)
         for name in ("stage_state", "stage_rhs", "time_derivative"):
             self.register_buffer(name, "local", n)
         self.register_buffer("derivative_work", "local", lambda: 2 * n())
+
+    @property
+    def interpolates(self) -> bool:
+        """True when the step serves its tableau's own interpolant (see :mod:`batchode.algorithms.interpolation`)."""
+        return self.settings.dense_output and self.tableau.dense_output is not None
 
     def _source(self) -> StepSource:
         tableau = self.tableau
@@ -57,7 +78,7 @@ class RosenbrockStep(RungeKuttaStep):
         gamma = code.constant("gamma", tableau.gamma_diag)
         code.add(
             "def step(t, dt, y, p, y_new, error, fsal_valid, accepted, counters, settings, shared, persistent):",
-            "    u = alloc_stage_increments(shared, persistent)",
+            "    u = alloc_increments(shared, persistent)",
             "    state = alloc_stage_state(shared, persistent)",
             "    rhs = alloc_stage_rhs(shared, persistent)",
             "    f_t = alloc_time_derivative(shared, persistent)",
@@ -116,5 +137,45 @@ class RosenbrockStep(RungeKuttaStep):
         }
         for name in buffers:
             namespace[f"alloc_{name}"] = buffers[name].allocate()
+        kept = "interpolation_increments" if self.interpolates else "stage_increments"
+        namespace["alloc_increments"] = buffers[kept].allocate()
         step, _ = self._source().compile("step", namespace, f"rosenbrock step {self.tableau.name}")
-        return self.backend.device_function(step, inline=False)
+        step = self.backend.device_function(step, inline=False)
+        if not self.interpolates:
+            return step
+        scope = dict(alloc_increments=namespace["alloc_increments"], dtype=self.precision.type)
+        evaluate, _ = self._interpolant_source().compile("evaluate", scope,
+                                                         f"rosenbrock interpolant {self.tableau.name}")
+        device = self.backend.device_function
+        return InterpolatingStep(step, InterpolantBuild(device(nothing_to_prepare), device(evaluate)))
+
+    def _interpolant_source(self) -> StepSource:
+        """Source of the contract's ``evaluate`` for the tableau's RODAS-type interpolant.
+
+        ``u(theta) = (1 - theta) y + theta (y_new + (1 - theta) sum_j theta^j
+        sum_i H_ji u_i)`` with the increments ``u_i`` the step left in
+        ``interpolation_increments``; each increment's weight is a
+        polynomial in theta, evaluated by Horner's rule.
+        """
+        dense, n = self.tableau.dense_output, self.settings.n_states
+        code = StepSource(self.precision)
+        code.add(
+            "def evaluate(theta, dt, y, y_new, out, shared, persistent):",
+            "    u = alloc_increments(shared, persistent)",
+            "    s = dtype(theta)",
+            "    rest = dtype(1.0) - s",
+            "    bend = s * rest",
+        )
+        terms = []
+        for i, column in enumerate(zip(*dense.coefficients)):
+            names = code.weights(f"h_{i}", column)
+            if all(name is None for name in names):
+                continue
+            horner = names[-1] or "zero"
+            for name in reversed(names[:-1]):
+                horner = f"({name or 'zero'} + s * {horner})"
+            code.add(f"    w_{i} = bend * {horner}")
+            terms.append(f"w_{i} * u[{i * n} + j]")
+        code.add(f"    for j in range({n}):",
+                 f"        out[j] = rest * y[j] + s * y_new[j] + {' + '.join(terms)}")
+        return code
