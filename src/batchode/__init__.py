@@ -4,6 +4,7 @@ from batchode.algorithms import available_methods
 from batchode.api import Solver, solve_ivp
 from batchode.batch.results import SolveInterrupted, SolveResult
 from batchode.batch.store import open_result
+from batchode.events import Event
 from batchode.factory import CUDAFactory
 from batchode.memory import BufferLocation, BufferRegistry, CUDABuffer
 from batchode.status import Status
@@ -11,6 +12,6 @@ from batchode.systems import Driver, ODESystem
 from batchode.version import __version__
 
 __all__ = [
-    "BufferLocation", "BufferRegistry", "CUDABuffer", "CUDAFactory", "Driver", "ODESystem",
+    "BufferLocation", "BufferRegistry", "CUDABuffer", "CUDAFactory", "Driver", "Event", "ODESystem",
     "SolveInterrupted", "SolveResult", "Solver", "Status", "available_methods", "open_result", "solve_ivp",
 ]

@@ -13,6 +13,7 @@ import numpy as np
 
 from batchode.algorithms import estimates_error, get_tableau, make_step
 from batchode.algorithms.interpolation import HermiteInterpolant
+from batchode.events import EventFunctions
 from batchode.backends import resolve_backend
 from batchode.batch.body import OUTPUT_POSITIONS, TrajectoryBody, argument_position
 from batchode.batch.chunking import (
@@ -28,7 +29,7 @@ from batchode.batch.chunking import (
 from batchode.batch.grid import RunGrid, build_runs, samples_per_window, save_times
 from batchode.batch.kernel import BatchKernel
 from batchode.batch.results import SolveInterrupted, SolveResult, make_result
-from batchode.batch.store import COUNTER_NAMES, ResultStore, open_result
+from batchode.batch.store import COUNTER_NAMES, EVENT_OUTPUTS, ResultStore, open_result
 from batchode.control import controller_class, make_controller
 from batchode.control.base import check_tolerances, tolerance_tuple
 from batchode.batch.distributed import distributed_chunk_runs, solve_chunks_on_cluster
@@ -46,7 +47,7 @@ DEFAULTS = dict(
     method="tsit5", step_controller=None, rtol=1e-6, atol=1e-6, dt=None, dt_min=None,
     dt_max=math.inf, max_steps=100_000, save_observables=True, precision="float64", backend="auto",
     linear_solver=None, newton_tolerance=1e-2, newton_max_iterations=10,
-    summaries=(), summarise_variables=None, save_time_series=True, step_to_saves=False, cache=True,
+    summaries=(), summarise_variables=None, save_time_series=True, step_to_saves=False, events=(), cache=True,
 )
 
 
@@ -119,6 +120,12 @@ class Solver:
         interpolant, so the steps taken, and the final state, do not
         depend on what is saved. True: every step is shortened to land
         exactly on the save times (more steps when saves are dense).
+    events : str, Event, dict or sequence of them, default ()
+        Event functions whose zero crossings are located between steps
+        and recorded per run (:class:`batchode.events.Event`: expression,
+        ``direction``, ``terminal``, ``max_records``, ``name``); a terminal
+        event ends a run with status ``TERMINAL_EVENT``. The result's
+        ``event_counts``, ``event_times`` and ``event_states`` hold them.
     cache : bool, default True
         Keep the compiled kernel in batchode's disk cache
         (:mod:`batchode.cache`; ``$BATCHODE_CACHE_DIR`` or the user cache
@@ -192,7 +199,8 @@ class Solver:
         float32). Its steps are those of the interpolating kernel, which
         never lets saves change a step.
         """
-        if self._settings["step_to_saves"] or len(batch.times) > 1 or batch.times[0] != batch.t1:
+        if (self._settings["step_to_saves"] or self.loop.events or len(batch.times) > 1
+                or batch.times[0] != batch.t1):
             return self._kernel
         if self._end_only_kernel is None:
             kernel = self._make_tree(dict(self._settings, step_to_saves=True))
@@ -219,19 +227,21 @@ class Solver:
                       max_iterations=settings["newton_max_iterations"])
         step = make_step(tableau, system, compute_error=adaptive, linear_solver=settings["linear_solver"],
                          newton_settings=newton, tolerances=dict(rtol=settings["rtol"], atol=settings["atol"]),
-                         dense_output=not settings["step_to_saves"])
+                         dense_output=not settings["step_to_saves"] or bool(settings["events"]))
         controller = make_controller(
             controller_name, tableau.name, tableau.order, n_states=self.system.n_states,
             rtol=settings["rtol"], atol=settings["atol"], **options,
         )
         summaries = SummaryOutputs(system, _metric_list(settings["summaries"]), settings["summarise_variables"])
-        # A step with its own interpolant serves the saves itself; the others get the cubic Hermite one.
-        interpolant = None if settings["step_to_saves"] or step.interpolates else HermiteInterpolant(system)
-        loop = IntegrationLoop(step, controller, summaries, interpolant, dt_min=settings["dt_min"],
-                               dt_max=settings["dt_max"],
-                               max_steps=settings["max_steps"],
+        events = EventFunctions(system, settings["events"]) if settings["events"] else None
+        # A step with its own interpolant serves saves and events itself; the others get the cubic Hermite one.
+        needs_interpolant = not settings["step_to_saves"] or events is not None
+        interpolant = HermiteInterpolant(system) if needs_interpolant and not step.interpolates else None
+        loop = IntegrationLoop(step, controller, summaries, interpolant, events, dt_min=settings["dt_min"],
+                               dt_max=settings["dt_max"], max_steps=settings["max_steps"],
                                save_observables=bool(settings["save_observables"]),
-                               save_time_series=bool(settings["save_time_series"]))
+                               save_time_series=bool(settings["save_time_series"]),
+                               step_to_saves=bool(settings["step_to_saves"]))
         return BatchKernel(TrajectoryBody(loop), disk_cache=bool(settings["cache"]))
 
     @property
@@ -318,6 +328,8 @@ class Solver:
             state_rows=len(times) if self._settings["save_time_series"] else 1,
             observable_columns=max(n_obs, 1), n_windows=n_windows if summaries.is_active else 1,
             summary_width=summaries.width, itemsize=self.precision.itemsize,
+            n_events=max(len(self.loop.events), 1),
+            event_records=max((event.max_records for event in self.loop.events), default=1),
         )
         return PreparedBatch(t0, t1, dt, times, per_window, window_ends, initial, params, n_obs, shape,
                              run_grid)
@@ -480,11 +492,12 @@ class Solver:
             return SolveInterrupted(
                 f"batchode: interrupted after {finished_chunks} of the {todo_chunks} chunks this solve had to "
                 f"compute; they are in {output!s} and the same solve (same arguments) resumes the others")
-        states, observables, summary, counters, status, end_state, end_time = results
+        states, observables, summary, counters, status, end_state, end_time, _, event_times, event_states = results
         not_run = status == int(Status.NOT_RUN)
-        for values in (states, observables, summary, end_state, end_time):  # nothing was integrated
-            values[not_run] = np.nan
-        counters[not_run] = 0
+        for values in (states, observables, summary, end_state, end_time, event_times, event_states):
+            values[not_run] = np.nan  # nothing was integrated
+        for values in (counters, results[7]):
+            values[not_run] = 0
         result = self._result(batch, *results, wall_time=wall_time)
         return SolveInterrupted(
             f"batchode: interrupted; {int((~not_run).sum())} of {len(status)} runs finished and are in this "
@@ -533,6 +546,7 @@ class Solver:
             initial_state=batch.initial, parameters=batch.parameters, state_rows=shape.state_rows,
             n_observables=batch.n_observables,
             summary_shape=(shape.n_windows, shape.summary_width) if summaries.is_active else None,
+            event_shape=(shape.n_events, shape.event_records) if self.loop.events else None,
             precision=self.precision, metadata=self._store_metadata(batch),
         )
 
@@ -573,14 +587,16 @@ class Solver:
         """Kernel outputs with the run axis first (a view where the layout already is)."""
         if not self._runs_last:
             return tuple(outputs)
-        states, observables, summary, counters, status, end_state, end_time = outputs
+        states, observables, summary, counters, status, end_state, end_time, *events = outputs
         return (np.moveaxis(states, -1, 0), np.moveaxis(observables, -1, 0), np.moveaxis(summary, -1, 0),
-                counters.T, status, end_state.T, end_time)
+                counters.T, status, end_state.T, end_time, *(np.moveaxis(values, -1, 0) for values in events))
 
     def store_outputs(self, produced, batch) -> dict:
         """Run-major outputs of a chunk by their name in a :class:`ResultStore`."""
-        states, observables, summary, counters, status, end_state, end_time = produced
+        states, observables, summary, counters, status, end_state, end_time, *events = produced
         outputs = {"y": states, "status": status, "t_final": end_time, "y_final": end_state}
+        if self.loop.events:
+            outputs.update(zip(EVENT_OUTPUTS, events))
         outputs.update({name: counters[:, j] for j, name in enumerate(COUNTER_NAMES)})
         if batch.n_observables:
             outputs["observables"] = observables[:, :, :batch.n_observables]
@@ -598,15 +614,24 @@ class Solver:
         return dict(self._summary_metadata(batch), state_names=list(self.system.state_names),
                     observable_names=list(self.system.observable_names if batch.n_observables else ()),
                     parameter_names=list(self.system.parameter_names), method=self.method,
-                    backend=self.backend, precision=self.precision.name, grid=batch.grid.to_json())
+                    backend=self.backend, precision=self.precision.name, grid=batch.grid.to_json(),
+                    event_names=[event.name for event in self.loop.events])
 
-    def _result(self, batch, states, observables, summary, counters, status, end_state, end_time,
-                wall_time) -> SolveResult:
+    def _event_fields(self, counts, times, states) -> dict:
+        """The result's event fields from the kernel's event outputs (nothing without events)."""
+        events = self.loop.events
+        if not events:
+            return {}
+        return dict(event_names=tuple(event.name for event in events), event_counts=counts, event_times=times,
+                    event_states=states)
+
+    def _result(self, batch, states, observables, summary, counters, status, end_state, end_time, event_counts,
+                event_times, event_states, wall_time) -> SolveResult:
         metadata = self._summary_metadata(batch)
         return make_result(
             metadata, t=batch.times if self._settings["save_time_series"] else batch.times[-1:], y=states,
             observables=observables if batch.n_observables else None, summary=summary, status=status,
-            t_final=end_time, y_final=end_state,
+            t_final=end_time, y_final=end_state, **self._event_fields(event_counts, event_times, event_states),
             counters=[counters[:, j] for j in range(4)], initial_state=batch.initial,
             parameters={name: batch.parameters[:, j] for j, name in enumerate(self.system.parameter_names)},
             state_names=self.system.state_names,

@@ -59,8 +59,10 @@ from __future__ import annotations
 import math
 
 import attrs
+import numpy as np
 
 from batchode.algorithms.interpolation import nothing_to_prepare
+from batchode.events import make_event_handler
 from batchode.factory import CUDAFactory, runtime_setting
 from batchode.outputs.summaries import SummaryOutputs
 from batchode.status import Status
@@ -87,6 +89,9 @@ class LoopSettings:
     save_time_series : bool
         Whether every save time is written out; when False only the final
         sample is (save times still feed the summary metrics).
+    step_to_saves : bool
+        Shorten steps to land on every save time instead of interpolating
+        the saves (the interpolant, if any, then serves only events).
     """
 
     dt_min: float = runtime_setting(default=1e-12, validator=_positive)
@@ -94,6 +99,7 @@ class LoopSettings:
     max_steps: int = runtime_setting(default=100_000, validator=attrs.validators.ge(1))
     save_observables: bool = False
     save_time_series: bool = True
+    step_to_saves: bool = False
 
     @dt_max.validator
     def _dt_max(self, attribute, value):
@@ -103,12 +109,16 @@ class LoopSettings:
 
 class IntegrationLoop(CUDAFactory):
     """Factory of the loop; children ``algorithm``, ``controller``, ``summaries``
-    and, when saves are interpolated, ``interpolant``.
+    and, when given, ``interpolant`` and ``events``.
 
     Buffers: ``state``, ``proposal``, ``parameters`` (LOCAL), ``error`` and
     ``start_derivative`` (LOCAL, only for adaptive control), ``sample``
-    (LOCAL, only with an interpolant: an interpolated save) and
-    ``observables`` (LOCAL, only when observables are saved).
+    (LOCAL, only with an interpolant: an interpolated save),
+    ``observables`` (LOCAL, only when observables are saved), and with
+    events the event functions' values at the step's ends
+    (``event_start``, ``event_end``) and at a root finder's trial point
+    (``event_trial``), the crossings' step fractions (``event_fractions``,
+    float64) and the trial state (``event_state``), all LOCAL.
 
     Parameters
     ----------
@@ -121,24 +131,38 @@ class IntegrationLoop(CUDAFactory):
         for an algorithm that is not its own interpolant
         (``algorithm.interpolates``). Without either, steps are shortened
         to land on every save time.
+    events : EventFunctions, optional
+        The event functions (:mod:`batchode.events`); they need an
+        interpolant (the algorithm's own or ``interpolant``).
     """
 
     Settings = LoopSettings
 
     def __init__(self, algorithm, controller: CUDAFactory,
-                 summaries: SummaryOutputs | None = None, interpolant: CUDAFactory | None = None, **kwargs):
+                 summaries: SummaryOutputs | None = None, interpolant: CUDAFactory | None = None,
+                 events: CUDAFactory | None = None, **kwargs):
         super().__init__(precision=algorithm.precision, backend=algorithm.backend.name, **kwargs)
         self.add_child("algorithm", algorithm)
         self.add_child("controller", controller)
         self.add_child("summaries", summaries or SummaryOutputs(algorithm.child("system")))
         if interpolant is not None:
             self.add_child("interpolant", interpolant)
+        if events is not None:
+            if not self.has_interpolant:
+                raise ValueError("events are located on an interpolant: give the loop one (or a step that "
+                                 "interpolates)")
+            self.add_child("events", events)
         system = algorithm.child("system").system
         self.register_buffer("state", "local", system.n_states)
         self.register_buffer("proposal", "local", system.n_states)
         self.register_buffer("error", "local", system.n_states, enabled=lambda: self.is_adaptive)
         self.register_buffer("start_derivative", "local", system.n_states, enabled=lambda: self.is_adaptive)
-        self.register_buffer("sample", "local", system.n_states, enabled=interpolant is not None)
+        self.register_buffer("sample", "local", system.n_states, enabled=lambda: self.interpolates)
+        n_events = len(events.events) if events is not None else 0
+        for name in ("event_start", "event_end", "event_trial"):
+            self.register_buffer(name, "local", n_events, enabled=n_events > 0)
+        self.register_buffer("event_fractions", "local", n_events, precision=np.float64, enabled=n_events > 0)
+        self.register_buffer("event_state", "local", system.n_states, enabled=n_events > 0)
         self.register_buffer("parameters", "local", system.n_parameters)
         self.register_buffer(
             "observables", "local", system.n_observables,
@@ -150,9 +174,19 @@ class IntegrationLoop(CUDAFactory):
         return self.child("controller").is_adaptive
 
     @property
+    def has_interpolant(self) -> bool:
+        """True when the loop has an interpolant: child ``interpolant``, or the algorithm itself."""
+        return "interpolant" in self.children or self.child("algorithm").interpolates
+
+    @property
     def interpolates(self) -> bool:
         """True when saves inside a step are interpolated (else steps land on them)."""
-        return "interpolant" in self.children or self.child("algorithm").interpolates
+        return self.has_interpolant and not self.settings.step_to_saves
+
+    @property
+    def events(self) -> tuple:
+        """The events the loop detects (:class:`batchode.events.Event`), empty without any."""
+        return self.child("events").events if "events" in self.children else ()
 
     @property
     def system(self):
@@ -207,11 +241,22 @@ class IntegrationLoop(CUDAFactory):
             interpolant = self.child("interpolant").built
             prepare, evaluate = interpolant.prepare, interpolant.evaluate
             interpolant_view = registry.child_view("interpolant")
-        elif interpolating:  # the step reads the stages it kept in its own memory
+        elif self.has_interpolant:  # the step reads the stages it kept in its own memory
             interpolant = algorithm.built.interpolant
             prepare, evaluate, interpolant_view = interpolant.prepare, interpolant.evaluate, algorithm_view
         else:
             prepare, evaluate, interpolant_view = self._without_interpolant()
+        events = self.events
+        detecting = bool(events)
+        if detecting:
+            event_values = self.child("events").device_function
+            crossed, locate = make_event_handler(self.backend, self.precision, events, n, event_values, evaluate)
+        else:
+            event_values, crossed, locate = self._without_events()
+        alloc_event_start, alloc_event_end = alloc["event_start"], alloc["event_end"]
+        alloc_event_trial, alloc_event_fractions = alloc["event_trial"], alloc["event_fractions"]
+        alloc_event_state = alloc["event_state"]
+        n_events, terminal_flag = len(events), int(Status.TERMINAL_EVENT)
 
         def save(k, n_saves, t, state, p, buffer, state_out, observables_out):
             if save_series or k == n_saves - 1:
@@ -270,7 +315,8 @@ class IntegrationLoop(CUDAFactory):
         initial_step = self.backend.device_function(initial_step)
 
         def loop(t0, t_end, dt0, y0, params, save_times, per_window, state_out, observables_out, summary_out,
-                 end_state, end_time, counters, settings, shared, persistent):
+                 end_state, end_time, event_counts, event_times, event_states, counters, settings, shared,
+                 persistent):
             dt_min, dt_max = settings[dt_min_at], settings[dt_max_at]
             max_steps = int(settings[max_steps_at])
             algorithm_settings = algorithm_block(settings)
@@ -294,6 +340,19 @@ class IntegrationLoop(CUDAFactory):
             for j in range(n_parameters):
                 p[j] = params[j]
             initialise(controller_settings, controller_shared, controller_persistent)
+            event_start = alloc_event_start(shared, persistent)
+            event_end = alloc_event_end(shared, persistent)
+            event_trial = alloc_event_trial(shared, persistent)
+            event_fractions = alloc_event_fractions(shared, persistent)
+            event_state = alloc_event_state(shared, persistent)
+            if detecting:
+                for e in range(n_events):
+                    event_counts[e] = 0
+                    for row in range(event_times.shape[1]):
+                        event_times[e, row] = math.nan
+                        for j in range(n):
+                            event_states[e, row, j] = nan
+                event_values(t0, state, p, event_start)
 
             # Time runs towards t_end; every comparison of times is made
             # along that direction, and step sizes are kept positive.
@@ -360,12 +419,24 @@ class IntegrationLoop(CUDAFactory):
                         status |= nonfinite_flag
                         break
                     t_new = target if clipped else t + signed
-                    inside = k < n_saves and direction * (save_times[k] - t_new) < 0.0
-                    if interpolating and inside:
+                    inside = interpolating and k < n_saves and direction * (save_times[k] - t_new) < 0.0
+                    crossing = False
+                    if detecting:
+                        event_values(t_new, proposal, p, event_end)
+                        crossing = crossed(event_start, event_end)
+                    if inside or crossing:
                         prepare(t, dtype(signed), state, proposal, p, end_known, interpolant_shared,
                                 interpolant_persistent)
-                    while k < n_saves and direction * (save_times[k] - t_new) <= 0.0:
-                        if interpolating and save_times[k] != t_new:
+                    stop = 2.0
+                    if crossing:
+                        stop = locate(t, dtype(signed), state, proposal, p, event_start, event_end, event_counts,
+                                      event_times, event_states, event_fractions, event_trial, event_state,
+                                      interpolant_shared, interpolant_persistent)
+                    # A terminal event ends the run inside the step: saves go up to it.
+                    t_reached = t + stop * signed if stop < 1.0 else t_new
+                    while k < n_saves and direction * (save_times[k] - t_reached) <= 0.0:
+                        # Inside the step (the interpolant is prepared), or at its end.
+                        if save_times[k] != t_new:
                             evaluate((save_times[k] - t) / signed, dtype(signed), state, proposal, interpolated,
                                      interpolant_shared, interpolant_persistent)
                             window, in_window = record(k, n_saves, save_times[k], interpolated, p, observed,
@@ -376,9 +447,17 @@ class IntegrationLoop(CUDAFactory):
                                                        state_out, observables_out, per_window, summary_out,
                                                        window, in_window, summaries_shared, summaries_persistent)
                         k += 1
-                    end_known = interpolating and inside
+                    end_known = inside or crossing
+                    if stop <= 1.0:  # the terminal event's state, which locate left in event_state
+                        for j in range(n):
+                            state[j] = event_state[j]
+                        t = t_reached
+                        status |= terminal_flag
+                        break
                     for j in range(n):
                         state[j] = proposal[j]
+                    for e in range(n_events):
+                        event_start[e] = event_end[e]
                     t = t_new
                     # A step cut short to land on a time says nothing about
                     # the step the solution allows: keep the larger proposal.
@@ -433,3 +512,19 @@ class IntegrationLoop(CUDAFactory):
 
         device = self.backend.device_function
         return device(nothing_to_prepare), device(evaluate), device(passthrough)
+
+    def _without_events(self):
+        """Stand-ins for the event functions and handler in a loop without events (never called)."""
+
+        def values(t, y, p, out):
+            pass
+
+        def crossed(previous, current):
+            return False
+
+        def locate(t, dt, y, y_new, p, previous, current, counts, times, states, fractions, trial_values,
+                   trial_state, shared, persistent):
+            return 2.0
+
+        device = self.backend.device_function
+        return device(values), device(crossed), device(locate)

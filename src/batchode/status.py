@@ -10,6 +10,8 @@ import numpy as np
 class Status(enum.IntFlag):
     """Why a trajectory stopped early; 0 (``SUCCESS``) means it reached the end.
 
+    ``TERMINAL_EVENT`` is no failure: the run stopped where it was asked to.
+
     Flags combine: a run can be both ``DT_BELOW_MIN`` and ``NONFINITE``.
     """
 
@@ -21,6 +23,13 @@ class Status(enum.IntFlag):
     LINEAR_SOLVER_FAILED = 16
     #: The run was never integrated: the solve was interrupted (Ctrl-C) before it started.
     NOT_RUN = 32
+    #: The run ended at a terminal event (:class:`batchode.events.Event`): a success, not a failure.
+    TERMINAL_EVENT = 64
+
+
+#: Status codes of runs that finished as asked: they reached the end of
+#: their span, or stopped at a terminal event.
+FINISHED = (int(Status.SUCCESS), int(Status.TERMINAL_EVENT))
 
 
 def status_names(code: int) -> str:

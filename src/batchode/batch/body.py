@@ -22,9 +22,11 @@ from batchode.factory import CUDAFactory
 INPUT_ARGUMENTS = ("t0", "t_end", "dt0", "initial_states", "parameters", "save_times", "samples_per_window",
                    "runtime_values")
 #: Outputs, in order (see :meth:`batchode.batch.chunking.BatchShape.allocate_outputs`):
-#: saved states, observables, summary rows, work counters, status, and where
-#: each run stopped (its last accepted state and the time it reached).
-OUTPUT_ARGUMENTS = ("states", "observables", "summaries", "counters", "status", "end_state", "end_time")
+#: saved states, observables, summary rows, work counters, status, where
+#: each run stopped (its last accepted state and the time it reached), and
+#: its events (occurrences counted, and the time and state of each recorded one).
+OUTPUT_ARGUMENTS = ("states", "observables", "summaries", "counters", "status", "end_state", "end_time",
+                    "event_counts", "event_times", "event_states")
 #: Every argument of the batch kernel, in order.
 KERNEL_ARGUMENTS = INPUT_ARGUMENTS + OUTPUT_ARGUMENTS
 
@@ -44,7 +46,9 @@ class TrajectoryBody(CUDAFactory):
     Shapes: ``initial_states`` (runs, n), ``parameters`` (runs, n_p); on the
     CPU ``states`` (runs, saves, n), ``observables`` (runs, saves, n_obs),
     ``summaries`` (runs, windows, width), ``counters`` (runs, 4),
-    ``end_state`` (runs, n); on CUDA the run axis is last in those five.
+    ``end_state`` (runs, n), ``event_counts`` (runs, events),
+    ``event_times`` (runs, events, records), ``event_states`` (runs,
+    events, records, n); on CUDA the run axis is last in those eight.
     ``status`` and ``end_time`` are (runs,).
     """
 
@@ -62,7 +66,8 @@ class TrajectoryBody(CUDAFactory):
         view = self.buffer_registry.child_view("loop")
         loop_settings = self.runtime_view("loop")
         (t0, t_end, dt0, initial, parameters, times, per_window, values, states, observables, summaries, counters,
-         status, end_state, end_time) = (argument_position(name) for name in KERNEL_ARGUMENTS)
+         status, end_state, end_time, event_counts, event_times, event_states) = (
+            argument_position(name) for name in KERNEL_ARGUMENTS)
 
         if self.runs_last:
 
@@ -71,8 +76,10 @@ class TrajectoryBody(CUDAFactory):
                 args[status][i] = loop(args[t0], args[t_end], args[dt0], args[initial][i], args[parameters][i],
                                        args[times], args[per_window], args[states][:, :, i],
                                        args[observables][:, :, i], args[summaries][:, :, i], args[end_state][:, i],
-                                       args[end_time][i:i + 1], args[counters][:, i], loop_settings(args[values]),
-                                       loop_shared, loop_persistent)
+                                       args[end_time][i:i + 1], args[event_counts][:, i],
+                                       args[event_times][:, :, i], args[event_states][:, :, :, i],
+                                       args[counters][:, i], loop_settings(args[values]), loop_shared,
+                                       loop_persistent)
 
         else:
 
@@ -81,6 +88,7 @@ class TrajectoryBody(CUDAFactory):
                 args[status][i] = loop(args[t0], args[t_end], args[dt0], args[initial][i], args[parameters][i],
                                        args[times], args[per_window], args[states][i], args[observables][i],
                                        args[summaries][i], args[end_state][i], args[end_time][i:i + 1],
+                                       args[event_counts][i], args[event_times][i], args[event_states][i],
                                        args[counters][i], loop_settings(args[values]), loop_shared,
                                        loop_persistent)
 

@@ -73,6 +73,10 @@ class BatchShape:
         Summary rows per run and values per row (``n_windows`` is at least 1).
     itemsize : int
         Bytes per float of the working precision.
+    n_events, event_records : int
+        Events detected, and occurrences recorded per event (the most any
+        event records; both at least 1: arrays without events have one
+        unused slot).
     """
 
     n_runs: int
@@ -83,6 +87,8 @@ class BatchShape:
     n_windows: int
     summary_width: int
     itemsize: int
+    n_events: int = 1
+    event_records: int = 1
 
     @property
     def input_bytes_per_run(self) -> int:
@@ -91,8 +97,10 @@ class BatchShape:
     @property
     def output_bytes_per_run(self) -> int:
         floats = (self.state_rows * (self.n_states + self.observable_columns)
-                  + self.n_windows * max(self.summary_width, 1) + self.n_states)
-        return floats * self.itemsize + _FIXED_BYTES_PER_RUN
+                  + self.n_windows * max(self.summary_width, 1) + self.n_states
+                  + self.n_events * self.event_records * self.n_states)
+        event_bytes = self.n_events * (4 + 8 * self.event_records)  # counts (int32) and times (float64)
+        return floats * self.itemsize + _FIXED_BYTES_PER_RUN + event_bytes
 
     @property
     def bytes_per_run(self) -> int:
@@ -107,8 +115,9 @@ class BatchShape:
     def allocate_outputs(self, precision, runs: int | None = None, runs_last: bool = False) -> tuple:
         """Output arrays, in :data:`batchode.batch.body.OUTPUT_ARGUMENTS` order.
 
-        States, observables, summaries, counters, status, end states and end
-        times (float64: time is float64 whatever the working precision).
+        States, observables, summaries, counters, status, end states, end
+        times, event counts, event times and event states (times are
+        float64 whatever the working precision).
 
         For ``runs`` runs (default: the whole batch), run-major, or with the
         run axis last (the coalesced CUDA layout) when ``runs_last``.
@@ -124,7 +133,9 @@ class BatchShape:
                 np.empty(shape(self.state_rows, self.observable_columns), precision),
                 np.empty(shape(self.n_windows, max(self.summary_width, 1)), precision),
                 np.zeros(shape(4), np.int32), np.full(runs, int(Status.NOT_RUN), np.int32),
-                np.empty(shape(self.n_states), precision), np.empty(runs, np.float64))
+                np.empty(shape(self.n_states), precision), np.empty(runs, np.float64),
+                np.zeros(shape(self.n_events), np.int32), np.empty(shape(self.n_events, self.event_records)),
+                np.empty(shape(self.n_events, self.event_records, self.n_states), precision))
 
     def describe(self) -> str:
         return (f"{self.n_runs} runs x {format_bytes(self.bytes_per_run)} per run "

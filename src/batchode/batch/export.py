@@ -43,7 +43,7 @@ COUNTERS = ("n_accepted", "n_rejected", "n_newton_iterations", "n_linear_iterati
 
 #: Names the Dataset uses itself; parameters and ``initial_<state>`` must avoid them.
 DATASET_NAMES = ("run", "time", "state", "observable", "y", "observables", "status", "status_name", "t_final",
-                 "y_final", *COUNTERS)
+                 "y_final", "event", "occurrence", "event_counts", "event_times", "event_states", *COUNTERS)
 
 
 def _require(module: str, feature: str, extra: str):
@@ -184,6 +184,11 @@ def to_xarray(result) -> xarray.Dataset:
             dims += (f"{name}_component",)
             coords[f"{name}_component"] = _strings(components)
         data[f"summary_{name}"] = (dims, on_grid(values))
+    if result.event_names:
+        coords["event"] = _strings(result.event_names)
+        data["event_counts"] = ((*run_dims, "event"), on_grid(result.event_counts))
+        data["event_times"] = ((*run_dims, "event", "occurrence"), on_grid(result.event_times))
+        data["event_states"] = ((*run_dims, "event", "occurrence", "state"), on_grid(result.event_states))
     coords["status_name"] = (run_dims, on_grid(_strings(decode(result.status))))
     attrs = {"method": result.method, "backend": result.backend, "precision": result.precision,
              "batchode_version": __version__, "wall_time": float(result.wall_time)}

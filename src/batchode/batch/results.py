@@ -10,7 +10,7 @@ import numpy as np
 
 from batchode.batch import export
 from batchode.batch.grid import RunGrid
-from batchode.status import decode
+from batchode.status import FINISHED, decode
 
 if TYPE_CHECKING:
     import pandas
@@ -75,6 +75,15 @@ class SolveResult:
         The combinatorial grid the runs form (one axis per swept input, the
         first varying slowest), or no axes for a flat list of runs
         (``grid="verbatim"``).
+    event_names : tuple of str
+        The events detected (``Solver(events=...)``), in the order of the
+        event axis; empty without events.
+    event_counts : ndarray (n_runs, n_events) of int32, or None
+        Occurrences of each event per run (all of them, recorded or not).
+    event_times : ndarray (n_runs, n_events, records) of float64, or None
+        Times of the recorded occurrences, in order; NaN after the last.
+    event_states : ndarray (n_runs, n_events, records, n_states), or None
+        States at those times; NaN after the last.
     """
 
     t: np.ndarray
@@ -103,6 +112,10 @@ class SolveResult:
     chunks_computed: int | None = None
     compile_time: float = 0.0
     grid: RunGrid = attrs.field(factory=RunGrid)
+    event_names: tuple = ()
+    event_counts: np.ndarray | None = None
+    event_times: np.ndarray | None = None
+    event_states: np.ndarray | None = None
 
     @grid.validator
     def _check_grid(self, attribute, grid):
@@ -112,9 +125,9 @@ class SolveResult:
 
     @property
     def final_state(self) -> np.ndarray:
-        """State at the end of the time span, (n_runs, n_states); NaN for runs that failed.
+        """State where each run finished, (n_runs, n_states): at the end of the span, or at its terminal event.
 
-        See :attr:`y_final` for where a failed run got to.
+        NaN for runs that failed; see :attr:`y_final` for where they got to.
         """
         return np.where(self.success[:, None], self.y_final, np.nan).astype(self.y_final.dtype)
 
@@ -124,8 +137,8 @@ class SolveResult:
 
     @property
     def success(self) -> np.ndarray:
-        """Boolean mask of the runs that reached the end."""
-        return self.status == 0
+        """Boolean mask of the runs that finished: reached the end, or stopped at a terminal event."""
+        return np.isin(self.status, FINISHED)
 
     def status_names(self) -> np.ndarray:
         """Readable status of every run (``"SUCCESS"``, ``"DT_BELOW_MIN|NONFINITE"``...)."""

@@ -44,6 +44,8 @@ from batchode.batch.results import SolveResult, make_result
 
 #: Output arrays of the kernel that go to the store (besides the summaries).
 COUNTER_NAMES = ("n_accepted", "n_rejected", "n_newton_iterations", "n_linear_iterations")
+#: The event outputs of the kernel, stored under these names when there are events.
+EVENT_OUTPUTS = ("event_counts", "event_times", "event_states")
 
 #: The attribute (value True) in the root ``zarr.json`` of every store batchode creates.
 MARKER = "batchode_result_store"
@@ -158,7 +160,7 @@ class ResultStore:
 
     @classmethod
     def create(cls, path, *, chunks, times, initial_state, parameters, state_rows, n_observables,
-               summary_shape, precision, metadata) -> "ResultStore":
+               summary_shape, precision, metadata, event_shape=None) -> "ResultStore":
         """Create the store at ``path`` (replacing a store batchode wrote there) with its inputs written.
 
         Parameters
@@ -176,6 +178,8 @@ class ResultStore:
         n_observables : int
             Observables saved per row (0: no ``observables`` array).
         summary_shape : (windows, width) or None
+        event_shape : (events, records) or None
+            With events: their count, and the occurrences recorded per event.
         precision : numpy dtype
         metadata : dict
             JSON-compatible attributes (names, method, summary layout...),
@@ -213,6 +217,10 @@ class ResultStore:
             array("observables", (runs, state_rows, n_observables), precision)
         if summary_shape is not None:
             array("summaries", (runs, *summary_shape), precision)
+        if event_shape is not None:
+            array("event_counts", (runs, event_shape[0]), np.int32)
+            array("event_times", (runs, *event_shape), np.float64)
+            array("event_states", (runs, *event_shape, n), precision)
         array("status", (runs,), np.int32)
         array("t_final", (runs,), np.float64)
         array("y_final", (runs, n), precision)
@@ -286,6 +294,8 @@ def open_result(path, wall_time: float = 0.0) -> SolveResult:
         summary=group["summaries"] if "summaries" in group else empty_summary,
         status=np.asarray(group["status"]), t_final=np.asarray(group["t_final"]),
         y_final=np.asarray(group["y_final"]), counters=[np.asarray(group[name]) for name in COUNTER_NAMES],
+        event_names=tuple(attributes.get("event_names", ())),
+        **{name: np.asarray(group[name]) for name in EVENT_OUTPUTS if name in group},
         initial_state=np.asarray(group["initial_state"]),
         parameters={name: parameters[:, j] for j, name in enumerate(attributes["parameter_names"])},
         state_names=tuple(attributes["state_names"]), observable_names=observable_names,

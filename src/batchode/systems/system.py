@@ -348,13 +348,13 @@ class ODESystem:
         precision = _check_precision(precision)
         if self.generated_source is not None:
             return compile_source(self.generated_source, precision, decorator,
-                                  helpers=self._driver_functions(decorator, precision))
+                                  helpers=self.driver_functions(decorator, precision))
         if self.rhs_returns:
             return compile_source(_storing_source(self.n_states), precision, decorator,
                                   helpers={"_returning": decorator(self.rhs_function)})
         return DeviceFunctions(decorator(self.rhs_function), decorator(_no_observables))
 
-    def _driver_functions(self, decorator, precision) -> dict:
+    def driver_functions(self, decorator, precision) -> dict:
         """Compiled value and slope functions of every driver, by the names generated code calls."""
         helpers = {}
         for name, driver in self.drivers:
@@ -415,7 +415,7 @@ class ODESystem:
         precision = _check_precision(precision)
         if self.derivative_source is not None:
             return compile_source(self.derivative_source, precision, decorator, DerivativeFunctions,
-                                  helpers=self._driver_functions(decorator, precision))
+                                  helpers=self.driver_functions(decorator, precision))
         if dxdt is None:
             dxdt = self.make_device_functions(decorator, precision).dxdt
         supplied = (self.user_jvp, self.user_jacobian, self.user_time_derivative)
