@@ -93,8 +93,11 @@ class ERKStep(RungeKuttaStep):
 
     Buffers: ``stage_derivatives`` (LOCAL, stages x n; LOCAL_PERSISTENT
     ``interpolation_stages`` instead when the step serves its tableau's
-    interpolant, which reads them after the step), ``stage_state``
-    (LOCAL, n); ``fsal_cache`` (LOCAL_PERSISTENT, n), only when the step
+    interpolant, which reads them after the step, sized for the
+    interpolant's extra stages too), ``stage_state`` (LOCAL, n);
+    ``extra_stage_state`` (LOCAL, n), only for an interpolant with extra
+    stages, the state at which ``prepare`` evaluates each of them;
+    ``fsal_cache`` (LOCAL_PERSISTENT, n), only when the step
     ends knowing ``f(t + dt, y_new)`` (see :attr:`caches_end_derivative`),
     which keeps it for the next step; and ``residual`` (LOCAL, n), only for
     a residual estimate sampled at more than one node, which holds the
@@ -107,9 +110,11 @@ class ERKStep(RungeKuttaStep):
         super().__init__(system_factory, **kwargs)
         n = lambda: self.settings.n_states  # noqa: E731 - sizes follow the settings
         stages = lambda: self.settings.tableau.stages * n()  # noqa: E731
+        kept = lambda: self.tableau.dense_output.stages * n()  # noqa: E731 - extra stages included
         self.register_buffer("stage_derivatives", "local", stages, enabled=lambda: not self.interpolates)
-        self.register_buffer("interpolation_stages", "local_persistent", stages, enabled=lambda: self.interpolates)
+        self.register_buffer("interpolation_stages", "local_persistent", kept, enabled=lambda: self.interpolates)
         self.register_buffer("stage_state", "local", n)
+        self.register_buffer("extra_stage_state", "local", n, enabled=lambda: self.extra_stages > 0)
         self.register_buffer("fsal_cache", "local_persistent", n, enabled=lambda: self.caches_end_derivative)
         self.register_buffer(
             "residual", "local", n,
@@ -120,6 +125,11 @@ class ERKStep(RungeKuttaStep):
     def interpolates(self) -> bool:
         """True when the step serves its tableau's own interpolant (see :mod:`batchode.algorithms.interpolation`)."""
         return self.settings.dense_output and self.tableau.dense_output is not None
+
+    @property
+    def extra_stages(self) -> int:
+        """Number of extra stages ``prepare`` evaluates for the interpolant (0 when the step does not serve one)."""
+        return self.tableau.dense_output.extra_stages if self.interpolates else 0
 
     @property
     def caches_end_derivative(self) -> bool:
@@ -213,13 +223,47 @@ class ERKStep(RungeKuttaStep):
         code.add(f"    for j in range({n}):",
                  f"        error[j] = {code.constant('residual_scale', residual.scale)} * error[j]")
 
+    def _prepare_source(self) -> StepSource:
+        """Source of the contract's ``prepare``: the interpolant's extra stages.
+
+        Extra stage ``s + r`` is ``f(t + c dt, y + dt sum_j a_j k_j)`` over
+        every stage before it, written into its block of
+        ``interpolation_stages`` after the method's stages; ``y``, ``y_new``
+        and the method's stages are only read, so the next step is the same
+        whether or not anything was saved. A stage whose row is ``b`` at
+        node 1 is ``f(t + dt, y_new)`` and reads ``y_new`` itself.
+        """
+        tableau, dense, n = self.tableau, self.tableau.dense_output, self.settings.n_states
+        s = tableau.stages
+        code = StepSource(self.precision)
+        code.add(
+            "def prepare(t, dt, y, y_new, p, end_known, shared, persistent):",
+            "    k = alloc_stages(shared, persistent)",
+            "    y_stage = alloc_extra_stage_state(shared, persistent)",
+            *[f"    k_{r} = k[{r * n}:{(r + 1) * n}]" for r in range(dense.stages)],
+        )
+        stages = [f"k_{r}" for r in range(dense.stages)]
+        for r, (row, node) in enumerate(zip(dense.extra_a, dense.extra_c), start=s):
+            if node == 1.0 and row == tableau.b + (0.0,) * (r - s):
+                code.add(f"    dxdt(t + dt, y_new, p, k_{r})")
+                continue
+            weights = code.weights(f"a_{r}", row)
+            time = code.constant(f"c_{r}", node)
+            code.add(
+                f"    for j in range({n}):",
+                f"        y_stage[j] = y[j] + dt * ({code.combination(weights, stages[:r])})",
+                f"    dxdt(t + {time} * dt, y_stage, p, k_{r})" if time else f"    dxdt(t, y_stage, p, k_{r})",
+            )
+        return code
+
     def _interpolant_source(self) -> StepSource:
         """Source of the contract's ``evaluate`` for the tableau's interpolant.
 
         ``u(t + theta dt) = y + dt sum_i b_i(theta) k_i`` with each weight
         ``b_i(theta)`` a polynomial without constant term, evaluated by
         Horner's rule; the stages are those the step left in
-        ``interpolation_stages``, so there is nothing to prepare.
+        ``interpolation_stages``, followed by the extra stages ``prepare``
+        added (see :meth:`_prepare_source`).
         """
         dense, n = self.tableau.dense_output, self.settings.n_states
         code = StepSource(self.precision)
@@ -262,5 +306,10 @@ class ERKStep(RungeKuttaStep):
             return step
         scope = dict(alloc_stages=namespace["alloc_stages"], dtype=self.precision.type)
         evaluate, _ = self._interpolant_source().compile("evaluate", scope, f"erk interpolant {self.tableau.name}")
+        prepare = nothing_to_prepare
+        if self.extra_stages:
+            scope = dict(alloc_stages=namespace["alloc_stages"], dxdt=namespace["dxdt"],
+                         alloc_extra_stage_state=buffers["extra_stage_state"].allocate())
+            prepare, _ = self._prepare_source().compile("prepare", scope, f"erk extra stages {self.tableau.name}")
         device = self.backend.device_function
-        return InterpolatingStep(step, InterpolantBuild(device(nothing_to_prepare), device(evaluate)))
+        return InterpolatingStep(step, InterpolantBuild(device(prepare), device(evaluate)))

@@ -19,7 +19,8 @@ Interpolant contract (what the loop calls to save between steps)::
    accepted state, are the same whether or not anything is saved.
 
 A step whose tableau carries its own continuous extension serves as the
-loop's interpolant itself (its build is an :class:`InterpolatingStep`);
+loop's interpolant itself (its build is an :class:`InterpolatingStep`;
+its ``prepare`` evaluates the extra stages such an interpolant may need);
 every other method uses :class:`HermiteInterpolant`, the cubic through ``y`` and
 ``y_new`` with derivatives ``f(t, y)`` and ``f(t + dt, y_new)`` (Hairer,
 Norsett & Wanner, Solving ODEs I, section II.6). It is third-order

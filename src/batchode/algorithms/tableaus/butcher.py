@@ -204,9 +204,10 @@ class ButcherTableau:
         history estimate is given for a tableau that is not diagonally
         implicit (only the DIRK engine forms one) or whose order is not the
         estimate's order minus one.  Also if a dense output does not fit
-        the tableau: a row count other than the stage count, an order above
-        the method's, weights that do not end on the step's solution
-        (``b_i(1) != b_i``) or that are inconsistent
+        the tableau: a row count other than the stage count (plus the
+        interpolant's extra stages), an order above the method's, weights
+        that do not end on the step's solution (``b_i(1) != b_i``, and
+        ``b_i(1) != 0`` for an extra stage) or that are inconsistent
         (``sum_i b_i(theta) != theta``).
 
     Notes
@@ -330,17 +331,20 @@ class ButcherTableau:
         dense = self.dense_output
         if dense is None:
             return
-        if dense.stages != self.stages:
-            self._fail(f"dense output has {dense.stages} rows of coefficients but the tableau has "
+        if dense.method_stages != self.stages:
+            extra = f" for the tableau's stages and {dense.extra_stages} extra stages" if dense.extra_stages else ""
+            self._fail(f"dense output has {dense.stages} rows of coefficients{extra} but the tableau has "
                        f"{self.stages} stages")
         if dense.order > self.order:
             self._fail(f"dense output of order {dense.order} exceeds the method's order {self.order}")
         # u(t + h) must be the propagated solution, or the saved values
-        # would jump at every step boundary.
-        for i, (row, bi) in enumerate(zip(dense.coefficients, self.b)):
+        # would jump at every step boundary: b_i(1) = b_i, and 0 for an
+        # extra stage.
+        for i, (row, bi) in enumerate(zip(dense.coefficients, self.b + (0.0,) * dense.extra_stages)):
             end = math.fsum(row)
             if not _close(end, bi, math.fsum(abs(x) for x in row)):
-                self._fail(f"dense output weight b_{i}(1) = {end!r} but b[{i}] = {bi!r}; the interpolant "
+                target = f"b[{i}] = {bi!r}" if i < self.stages else f"extra stage {i - self.stages} has no weight in b"
+                self._fail(f"dense output weight b_{i}(1) = {end!r} but {target}; the interpolant "
                            "must end on the step's solution")
         # sum_i b_i(theta) = theta: the interpolant of y' = 1 is exact.
         for m, column in enumerate(zip(*dense.coefficients), start=1):

@@ -19,7 +19,10 @@ tree.  For a tree ``t = [t_1, ..., t_m]``
 A continuous extension ``u(theta) = y + h sum_i b_i(theta) k_i`` has
 order ``p`` iff ``Phi(t) = theta**|t| / gamma(t)`` for every ``theta``
 and every tree with at most ``p`` vertices, ``Phi`` formed with the
-weights ``b(theta)`` (Hairer, Norsett and Wanner, Section II.6).
+weights ``b(theta)`` (Hairer, Norsett and Wanner, Section II.6).  When
+the interpolant needs extra stages they are appended to the method's, so
+the conditions are those of one extended explicit method
+(:func:`extended_tableau`, :func:`continuous_order_condition_residuals`).
 
 Reference: J. C. Butcher, *Numerical Methods for Ordinary Differential
 Equations*, 3rd ed., Wiley, 2016, Chapter 3 (Sections 300-315); E.
@@ -55,7 +58,9 @@ from batchode.algorithms.tableaus.rosenbrock import RosenbrockTableau
 
 __all__ = [
     "ORDER_TOL",
+    "continuous_order_condition_residuals",
     "density",
+    "extended_tableau",
     "observed_algebraic_order",
     "order_condition_residuals",
     "rooted_trees",
@@ -177,6 +182,64 @@ def order_condition_residuals(
     arrays = [np.asarray(x, dtype=np.float64) for x in (a, b, c)]
     cache: dict = {}
     return np.array([max(_residuals(*arrays, k, cache, theta)) for k in range(1, p + 1)])
+
+
+def extended_tableau(tableau: ButcherTableau) -> tuple[np.ndarray, np.ndarray]:
+    """Stage matrix and nodes of a method followed by its interpolant's extra stages.
+
+    Parameters
+    ----------
+    tableau : ButcherTableau
+        A method with a dense output; the ``E`` extra stages of the
+        interpolant (none for most) follow the method's ``s`` stages.
+
+    Returns
+    -------
+    a, c : numpy.ndarray
+        The ``(s + E) x (s + E)`` stage matrix (the method's ``a`` in the
+        top-left block, each extra stage's row over the stages before it)
+        and the ``s + E`` nodes, in float64: the tableau whose stages the
+        interpolant's weights ``b_i(theta)`` combine.
+
+    Raises
+    ------
+    ValueError
+        If the tableau has no dense output.
+    """
+    dense = tableau.dense_output
+    if dense is None:
+        raise ValueError(f"tableau {tableau.name!r} has no dense output")
+    s = tableau.stages
+    a = np.zeros((dense.stages, dense.stages))
+    a[:s, :s] = tableau.a
+    for r, row in enumerate(dense.extra_a, start=s):
+        a[r, : len(row)] = row
+    return a, np.concatenate([np.asarray(tableau.c, dtype=np.float64), np.asarray(dense.extra_c, dtype=np.float64)])
+
+
+def continuous_order_condition_residuals(tableau: ButcherTableau, theta: float, p: int) -> np.ndarray:
+    """Largest continuous order-condition residual of a method's dense output, for each order ``1..p``.
+
+    The conditions ``Phi(t) = theta**|t| / gamma(t)`` with the weights
+    ``b(theta)`` of :attr:`ButcherTableau.dense_output`, formed on the
+    :func:`extended_tableau` (extra stages included).
+
+    Parameters
+    ----------
+    tableau : ButcherTableau
+        A method with a dense output.
+    theta : float
+        Fraction of the step.
+    p : int
+        Highest order to check.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(p,)``, as :func:`order_condition_residuals`.
+    """
+    a, c = extended_tableau(tableau)
+    return order_condition_residuals(a, tableau.dense_output.weights(theta), c, p, theta=theta)
 
 
 def _rosenbrock_stage_vector(
