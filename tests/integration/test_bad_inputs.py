@@ -59,6 +59,10 @@ def foreign_zarr_store(path):
 
 
 # Python functions with the classic mistakes.
+def writes_half_free(t, y, p, dydt):
+    dydt[0] = -0.5 * y[0]
+
+
 def writes_past_dydt(t, y, p, dydt):
     dydt[0] = y[1]
     dydt[1] = -p[0] * y[0]
@@ -255,6 +259,26 @@ CASES = [
      ["save_from", "'0.5'", "finite number"]),
     ("step_to_saves not a bool", lambda tmp: solve(step_to_saves="yes"), TypeError,
      ["step_to_saves", "'yes'", "True or False"]),
+    # -- events ------------------------------------------------------------------------
+    ("event naming an unknown symbol", lambda tmp: solve(events=["xx - 1"]), ValueError,
+     ["event 0 'xx - 1'", "unknown symbol 'xx'", "did you mean 'x'"]),
+    ("event that does not parse", lambda tmp: solve(events=["x -"]), ValueError,
+     ["event 0 'x -'", "does not parse"]),
+    ("event that is empty", lambda tmp: solve(events=[" "]), ValueError, ["non-empty text", "' '"]),
+    ("event direction 2", lambda tmp: solve(events=[dict(expression="x", direction=2)]), ValueError,
+     ["event 'x'", "direction must be -1", "got 2"]),
+    ("event terminal negative", lambda tmp: solve(events=[dict(expression="x", terminal=-1)]), ValueError,
+     ["terminal must be True, False", "got -1"]),
+    ("event max_records zero", lambda tmp: solve(events=[dict(expression="x", max_records=0)]), ValueError,
+     ["event 'x'", "max_records", "got 0"]),
+    ("event with an unknown field", lambda tmp: solve(events=[dict(expr="x")]), ValueError,
+     ["unknown field(s) ['expr']", "expression, direction"]),
+    ("two events of one name", lambda tmp: solve(events=["x", "x"]), ValueError,
+     ["distinct", "['x']", "name="]),
+    ("events as a number", lambda tmp: solve(events=5), TypeError, ["events must be", "got 5"]),
+    ("events on a Python-function system",
+     lambda tmp: solve(system=function_system(writes_half_free, states=("x",), parameters=()),
+                       events=["x"]), ValueError, ["equation system", "Python function"]),
     ("summary window not a multiple", lambda tmp: solve(summaries=["mean"], save_every=0.1, summarise_every=0.25),
      ValueError, ["summarise_every=0.25", "whole multiple of save_every=0.1"]),
     ("summary window negative", lambda tmp: solve(summaries=["mean"], save_every=0.1, summarise_every=-1.0),
