@@ -272,18 +272,12 @@ class ERKStep(RungeKuttaStep):
             "    k = alloc_stages(shared, persistent)",
             "    s = dtype(theta)",
         )
-        weights = []
+        terms = []
         for i, row in enumerate(dense.coefficients):
-            names = code.weights(f"d_{i}", row)
-            if all(name is None for name in names):
-                weights.append(None)
-                continue
-            horner = names[-1] or "zero"
-            for name in reversed(names[:-1]):
-                horner = f"({name or 'zero'} + s * {horner})"
-            code.add(f"    w_{i} = dt * s * {horner}")
-            weights.append(f"w_{i}")
-        terms = [f"{w} * k[{i * n} + j]" for i, w in enumerate(weights) if w is not None]
+            weight = code.polynomial(f"d_{i}", row)
+            if weight is not None:
+                code.add(f"    w_{i} = dt * s * {weight}")
+                terms.append(f"w_{i} * k[{i * n} + j]")
         code.add(f"    for j in range({n}):", f"        out[j] = y[j] + {' + '.join(terms)}")
         return code
 
@@ -296,7 +290,8 @@ class ERKStep(RungeKuttaStep):
         namespace = {"dxdt": self.child("system").device_function}
         for name in ("stage_state", "fsal_cache", "residual"):
             namespace[f"alloc_{name}"] = buffers[name].allocate()
-        namespace["alloc_stages"] = buffers["interpolation_stages" if self.interpolates else "stage_derivatives"].allocate()
+        kept = "interpolation_stages" if self.interpolates else "stage_derivatives"
+        namespace["alloc_stages"] = buffers[kept].allocate()
         if self.settings.residual is not None:
             namespace["norm"] = weighted_rms_norm(self.backend, self.precision, self.settings.n_states,
                                                   self.runtime_offset("rtol"), self.runtime_offset("atol"))

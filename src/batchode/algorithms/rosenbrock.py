@@ -182,14 +182,10 @@ class RosenbrockStep(RungeKuttaStep):
         )
         terms = []
         for i, column in enumerate(zip(*dense.coefficients)):
-            names = code.weights(f"h_{i}", column)
-            if all(name is None for name in names):
-                continue
-            horner = names[-1] or "zero"
-            for name in reversed(names[:-1]):
-                horner = f"({name or 'zero'} + s * {horner})"
-            code.add(f"    w_{i} = bend * {horner}")
-            terms.append(f"w_{i} * u[{i * n} + j]")
+            weight = code.polynomial(f"h_{i}", column)
+            if weight is not None:
+                code.add(f"    w_{i} = bend * {weight}")
+                terms.append(f"w_{i} * u[{i * n} + j]")
         code.add(f"    for j in range({n}):",
                  f"        out[j] = rest * y[j] + s * y_new[j] + {' + '.join(terms)}")
         return code

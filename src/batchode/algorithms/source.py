@@ -27,6 +27,19 @@ class StepSource:
         """Constants ``<prefix>_<r>`` for a row of coefficients."""
         return [self.constant(f"{prefix}_{r}", value) for r, value in enumerate(values)]
 
+    def polynomial(self, prefix: str, coefficients, variable: str = "s") -> str | None:
+        """Source of ``sum_m coefficients[m] * variable**m`` by Horner's rule, or None when all are zero.
+
+        Coefficients become constants ``<prefix>_<m>`` like :meth:`weights`.
+        """
+        names = self.weights(prefix, coefficients)
+        if all(name is None for name in names):
+            return None
+        source = names[-1] or "zero"
+        for name in reversed(names[:-1]):
+            source = f"({name or 'zero'} + {variable} * {source})"
+        return source
+
     @staticmethod
     def combination(weights, stages, index: str = "j") -> str:
         """Source of ``sum_r weights[r] * stages[r][index]``, zero terms left out."""
