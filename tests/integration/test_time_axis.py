@@ -94,10 +94,11 @@ def test_step_to_saves_lands_on_every_save(lorenz, lorenz_references):
 #: be off (measured ratio in the comment; Lorenz, t in [0, 2], rho 20-28,
 #: saves every 0.01; the run's tolerance or fixed step follows its order,
 #: see :func:`accuracy_solver`). Methods with their own continuous extension
-#: (tsit5, bs3, dopri5, dop853, vern7, rodas4, rodas5p) and low-order ones
-#: stay within a few times; the cubic Hermite interpolant is third order,
-#: so between the long steps of a fifth-order method without one (cash-karp,
-#: fehlberg, kvaerno5, radau_iia_5) its error is well above the step's own,
+#: (tsit5, bs3, dopri5, dop853, vern7, rodas4, rodas5p; the collocation
+#: polynomial of radau and gauss) and low-order ones stay within a few
+#: times; the cubic Hermite interpolant is third order, so between the long
+#: steps of a fifth-order method without one (cash-karp, fehlberg,
+#: kvaerno5) its error is well above the step's own,
 #: as for DifferentialEquations.jl's SDIRK methods, which interpolate the
 #: same way. DOP853's end-point error at t = 2 happens to be small (1e-11),
 #: hence its 19. Each bound is about twice the measurement, at least 3.
@@ -111,16 +112,16 @@ INTERPOLATION_ERROR_MULTIPLE = {
     "dormand-prince-853": 40.0,  # 18.7
     "euler": 3.0,  # 1.1 (Hermite)
     "fehlberg-45": 60.0,  # 27.6 (Hermite)
-    "gauss_legendre_4": 15.0,  # 6.0 (Hermite; the end points of a symmetric method are superconvergent)
-    "gauss_legendre_6": 3.0,  # 1.3 (Hermite)
+    "gauss_legendre_4": 15.0,  # 6.0 (collocation; the end points of a symmetric method are superconvergent)
+    "gauss_legendre_6": 3.0,  # 1.3 (collocation)
     "heun-21": 3.0,  # 1.1 (Hermite)
     "implicit_midpoint": 5.0,  # 2.1 (Hermite)
     "kvaerno3": 3.0,  # 1.0 (Hermite)
     "kvaerno5": 100.0,  # 45 (Hermite)
     "l_stable_dirk_3": 3.0,  # 1.0 (Hermite)
     "l_stable_sdirk_4": 5.0,  # 2.3 (Hermite)
-    "radau_iia_3": 3.0,  # 1.0 (Hermite)
-    "radau_iia_5": 30.0,  # 12.2 (Hermite)
+    "radau_iia_3": 3.0,  # 1.0 (collocation)
+    "radau_iia_5": 10.0,  # 4.0 (collocation; 12.2 with the Hermite cubic)
     "ralston-33": 3.0,  # 1.0 (Hermite)
     "rodas3p": 3.0,  # 1.0 (Hermite)
     "rodas4": 3.0,  # 1.4

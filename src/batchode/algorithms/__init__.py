@@ -24,8 +24,9 @@ def make_step(method, system_factory, compute_error: bool, linear_solver=None, n
     estimate, and to a DIRK step only when it forms a history estimate,
     the steps that weigh errors themselves; every other step stays
     independent of the tolerances, so its compiled code is shared across
-    them. ``dense_output`` asks an explicit or Rosenbrock step whose tableau has its own
-    interpolant to keep its stages for it (the loop's saves).
+    them. ``dense_output`` asks an explicit, Rosenbrock or fully implicit
+    step whose tableau has its own interpolant (a fully implicit step: its
+    collocation polynomial) to keep its stages for it (the loop's saves).
     """
     from batchode.solvers.linear import make_linear_solver
     from batchode.solvers.newton import Newton
@@ -52,7 +53,7 @@ def make_step(method, system_factory, compute_error: bool, linear_solver=None, n
         newton = newton_settings or {}
         iteration = {key: newton[key] for key in ("rtol", "atol") if key in newton}
         iteration.update({f"newton_{key}": newton[key] for key in ("tolerance", "max_iterations") if key in newton})
-        return FIRKStep(system_factory, **common, **iteration)
+        return FIRKStep(system_factory, **common, **iteration, dense_output=dense_output)
     raise ValueError(f"method {tableau.name!r} is of the {tableau.family} family, which has no engine")
 
 

@@ -98,6 +98,7 @@ import attrs
 import numpy as np
 
 from batchode.algorithms.base import RungeKuttaSettings, RungeKuttaStep
+from batchode.algorithms.interpolation import InterpolantBuild, InterpolatingStep, nothing_to_prepare
 from batchode.algorithms.source import StepSource
 from batchode.algorithms.tableaus import filtered_error_estimate
 from batchode.algorithms.tableaus.transformation import stage_transformation
@@ -138,12 +139,18 @@ class FIRKSettings(RungeKuttaSettings):
         Converged when ``eta`` times the weighted RMS of the update is below it.
     newton_max_iterations : int
         Simplified Newton iterations allowed per step.
+    dense_output : bool
+        Serve the loop's saves and events from the step's collocation
+        polynomial (through ``(0, 0)`` and ``(c_i, z_i)``, the polynomial
+        the predictor extrapolates; RADAU5's dense output); ignored for a
+        tableau whose nodes are not distinct and nonzero.
     """
 
     rtol: tuple = runtime_setting(default=(1e-6,), converter=tolerance_tuple)
     atol: tuple = runtime_setting(default=(1e-6,), converter=tolerance_tuple)
     newton_tolerance: float = runtime_setting(default=1e-2, validator=attrs.validators.gt(0))
     newton_max_iterations: int = runtime_setting(default=10, validator=attrs.validators.ge(1))
+    dense_output: bool = False
 
     accepts = (staticmethod(_transformable_firk), "fully implicit with an invertible, diagonalisable stage matrix")
 
@@ -201,6 +208,11 @@ class FIRKStep(RungeKuttaStep):
         """Whether steps start from the extrapolated previous stages (distinct, nonzero nodes)."""
         nodes = (0.0, *self.tableau.c)
         return len(set(nodes)) == len(nodes)
+
+    @property
+    def interpolates(self) -> bool:
+        """True when the step serves its collocation polynomial as the loop's interpolant."""
+        return self.settings.dense_output and self.predicts
 
     @property
     def error_estimate(self):
@@ -444,4 +456,33 @@ class FIRKStep(RungeKuttaStep):
         for name, buffer in registry.buffers.items():
             namespace[f"alloc_{name}"] = buffer.allocate()
         step, _ = self._source().compile("step", namespace, f"firk step {self.tableau.name}")
-        return self.backend.device_function(step, inline=False)
+        step = self.backend.device_function(step, inline=False)
+        if not self.interpolates:
+            return step
+        scope = dict(alloc_previous_increments=namespace["alloc_previous_increments"], dtype=dtype)
+        evaluate, _ = self._interpolant_source().compile("evaluate", scope, f"firk interpolant {self.tableau.name}")
+        device = self.backend.device_function
+        return InterpolatingStep(step, InterpolantBuild(device(nothing_to_prepare), device(evaluate)))
+
+    def _interpolant_source(self) -> StepSource:
+        """Source of the contract's ``evaluate``: the collocation polynomial of the step.
+
+        ``u(theta) = y + sum_k L_k(theta) z_k`` with the increments ``z_k``
+        the step left in ``previous_increments`` and the Lagrange basis of
+        the nodes ``0, c_1, ..., c_s`` (the node 0 carries ``z = 0``), each
+        ``L_k(theta) = theta P_k(theta)`` evaluated by Horner's rule.
+        """
+        c, n = self.tableau.c, self.settings.n_states
+        code = StepSource(self.precision)
+        code.add("def evaluate(theta, dt, y, y_new, out, shared, persistent):",
+                 "    old = alloc_previous_increments(shared, persistent)",
+                 "    s = dtype(theta)")
+        terms = []
+        for k, node in enumerate(c):
+            others = [other for m, other in enumerate(c) if m != k]
+            # L_k(theta) = theta prod_m (theta - c_m) / (c_k prod_m (c_k - c_m)), lowest power first.
+            basis = np.poly(others)[::-1] / (node * np.prod([node - other for other in others]))
+            code.add(f"    w_{k} = s * {code.polynomial(f'l_{k}', basis)}")
+            terms.append(f"w_{k} * old[{k * n} + j]")
+        code.add(f"    for j in range({n}):", f"        out[j] = y[j] + {' + '.join(terms)}")
+        return code
