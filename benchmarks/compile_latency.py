@@ -15,6 +15,13 @@ Every figure comes from a fresh Python process (``python compile_latency.py
 Prints a markdown table and writes ``benchmarks/results/compile_latency.json``.
 Run ``python benchmarks/compile_latency.py [--quick]``; ``--quick`` measures
 tsit5 only and the smallest sizes (a smoke test).
+
+With ``--cuda`` (on a GPU, or in the CUDA simulator as a smoke test) it
+measures only the CUDA kernel instead: per method, the first solve of 4
+Lorenz runs in float32 from a fresh process with an empty cache (cold: the
+kernel compiled and loaded) and from another with that cache filled (warm),
+and writes ``benchmarks/results/compile_latency_cuda.json`` (``--output``).
+``--methods`` picks the methods in either mode.
 """
 
 from __future__ import annotations
@@ -29,10 +36,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import git_commit  # noqa: E402
+from common import git_commit, write_gpu_record  # noqa: E402
 
 METHODS = ("tsit5", "dop853", "rodas5p", "radau_iia_5", "kvaerno5")
 RESULTS = Path(__file__).resolve().parent / "results" / "compile_latency.json"
+CUDA_RESULTS = RESULTS.with_name("compile_latency_cuda.json")
 
 
 def kuramoto(n: int):
@@ -76,6 +84,12 @@ def worker(task: dict) -> dict:
 
     imported = time.perf_counter()
     kind = task["kind"]
+    if kind == "cuda":
+        solver = batchode.Solver(lorenz(), method=task["method"], backend="cuda", precision="float32")
+        result = solver.solve((0.0, 1.0), parameters={"rho": np.linspace(0, 28, 4)}, progress=False)
+        assert np.all(result.success), result.status
+        return {"import_s": imported - started, "first_solve_s": time.perf_counter() - imported,
+                "compile_s": result.compile_time}
     if kind == "ptx":
         solver = batchode.Solver(lorenz(), method=task["method"], backend="cuda", precision="float32")
         prepared = solver.prepare_arguments((0.0, 1.0), parameters={"rho": np.linspace(0, 28, 4)})
@@ -117,15 +131,41 @@ def measure(task: dict, cache_dir: Path) -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
+def cuda_builds(methods, output: Path) -> int:
+    """Cold and warm first solve on the CUDA kernel per method: print them, write them to ``output``."""
+    rows = []
+    with tempfile.TemporaryDirectory() as root:
+        for method in methods:
+            cache = Path(root) / f"cuda-{method}"
+            cold = measure({"kind": "cuda", "method": method}, cache)
+            warm = measure({"kind": "cuda", "method": method}, cache)
+            rows.append(dict(method=method, import_s=warm["import_s"], cold_first_solve_s=cold["first_solve_s"],
+                             cold_compile_s=cold["compile_s"], warm_first_solve_s=warm["first_solve_s"],
+                             warm_compile_s=warm["compile_s"]))
+            print(rows[-1], flush=True)
+    print("\n| method | import s | cold first solve s (kernel build) | warm first solve s (kernel load) |")
+    print("|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['method']} | {r['import_s']:.2f} | {r['cold_first_solve_s']:.2f} ({r['cold_compile_s']:.2f}) | "
+              f"{r['warm_first_solve_s']:.2f} ({r['warm_compile_s']:.2f}) |")
+    write_gpu_record(output, "compile_latency_cuda", rows)
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tsit5 and the smallest sizes only")
+    parser.add_argument("--cuda", action="store_true", help="only the CUDA kernel's cold and warm first solve")
+    parser.add_argument("--methods", nargs="+", choices=METHODS, help="methods to measure (default: all)")
+    parser.add_argument("--output", type=Path, default=CUDA_RESULTS, help="where --cuda writes its JSON")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     if options.worker:
         print(json.dumps(worker(json.loads(options.worker))))
         return 0
-    methods = METHODS[:1] if options.quick else METHODS
+    methods = options.methods or (METHODS[:1] if options.quick else METHODS)
+    if options.cuda:
+        return cuda_builds(methods, options.output)
     sizes = {"tsit5": (3, 10) if options.quick else (3, 10, 30, 100),
              "rodas5p": (4, 10) if options.quick else (4, 10, 30)}
     rows, scaling = [], []

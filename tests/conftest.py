@@ -3,11 +3,13 @@
 Tests marked ``cudasim`` need ``NUMBA_ENABLE_CUDASIM=1`` set before
 ``numba.cuda`` is imported, so they run in their own pytest process (see
 ``scripts/run_tests.sh``); in a normal process they are skipped, and in the
-simulator process everything else is.
+simulator process everything else is. Tests marked ``gpu`` need a real GPU
+(``scripts/gpu_check.sh`` runs them); anywhere else they are skipped.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 
 import numpy as np
@@ -17,10 +19,24 @@ from julia_reference import JuliaReference
 SIMULATOR = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 
 
+@functools.cache
+def no_gpu_reason() -> str | None:
+    """Why the ``gpu`` tests cannot run in this process, or None when a real GPU is usable."""
+    if SIMULATOR:
+        return "needs a real GPU: the CUDA simulator is on (NUMBA_ENABLE_CUDASIM=1)"
+    from numba import cuda
+
+    if not cuda.is_available():
+        return "needs a real GPU: numba.cuda.is_available() is false here"
+    return None
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         is_sim = "cudasim" in item.keywords
-        if is_sim and not SIMULATOR:
+        if item.get_closest_marker("gpu") and no_gpu_reason():
+            item.add_marker(pytest.mark.skip(reason=no_gpu_reason()))
+        elif is_sim and not SIMULATOR:
             item.add_marker(pytest.mark.skip(reason="CUDA simulator tests run in their own process (NUMBA_ENABLE_CUDASIM=1)"))
         elif SIMULATOR and not is_sim:
             item.add_marker(pytest.mark.skip(reason="only cudasim tests run in the simulator process"))
