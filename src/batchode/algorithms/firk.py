@@ -85,9 +85,9 @@ layout. Tableaus whose ``A`` is singular or not diagonalisable are refused.
    refinement of the estimate on the first step and after a rejection (a
    second filtered solve with ``f(t, y + error)``) is not done.
 
-Work counters: every iteration adds one to ``counters[2]`` (Newton) and
-one to ``counters[3]`` (one direct solve of the stage system, block by
-block); the error filter adds one solve.
+Work counters (:class:`batchode.counters.Counter`): every iteration adds
+one Newton iteration and one linear solve (one direct solve of the stage
+system, block by block); the error filter adds one solve.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ import attrs
 import numpy as np
 
 from batchode.algorithms.base import RungeKuttaSettings, RungeKuttaStep
-from batchode.algorithms.source import StepSource
+from batchode.algorithms.source import LINEAR_COUNTER, NEWTON_COUNTER, StepSource
 from batchode.algorithms.tableaus import filtered_error_estimate
 from batchode.algorithms.tableaus.transformation import stage_transformation
 from batchode.control.base import tolerance_tuple, tolerance_values
@@ -296,8 +296,8 @@ class FIRKStep(RungeKuttaStep):
             code.add(f"        block = delta[{block.first * n}:{(block.first + block.width) * n}]",
                      f"        block_shared, block_persistent = {block.name}_view(shared, persistent)",
                      f"        {block.name}_solve(block, block, p, block_shared, block_persistent)")
-        code.add("        counters[2] += 1",
-                 "        counters[3] += 1",
+        code.add(f"        {NEWTON_COUNTER} += 1",
+                 f"        {LINEAR_COUNTER} += 1",
                  "        size = zero",
                  f"        for j in range({n}):",
                  "            weight = dtype(settings[atol_at + j]) + abs(y[j]) * dtype(settings[rtol_at + j])",
@@ -404,7 +404,7 @@ class FIRKStep(RungeKuttaStep):
             f"        error[j] = dt * state[j] + {code.combination(errors, transformed)}",
             f"    filter_shared, filter_persistent = {block.name}_view(shared, persistent)",
             f"    {block.name}_solve(error, error, p, filter_shared, filter_persistent)",
-            "    counters[3] += 1",
+            f"    {LINEAR_COUNTER} += 1",
         )
 
     def runtime_values(self) -> dict:
