@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from batchode.counters import Counter
 from batchode.status import Status, decode
 from batchode.version import __version__
 
@@ -39,7 +40,7 @@ DEFAULT_PLOT_RUNS = 5
 ROW_DIMS = {"state": "initial_state_row", "parameter": "parameter_row"}
 
 #: Per-run work counters, exported under their attribute names.
-COUNTERS = ("n_accepted", "n_rejected", "n_newton_iterations", "n_linear_iterations")
+COUNTERS = tuple(counter.field for counter in Counter)
 
 #: Names the Dataset uses itself; parameters and ``initial_<state>`` must avoid them.
 DATASET_NAMES = ("run", "time", "state", "observable", "y", "observables", "status", "status_name", "t_final",
