@@ -28,7 +28,7 @@ the real ``2n x 2n`` system::
     [[alpha I - dt J, -beta I        ],   [dW_p]
      [beta I,          alpha I - dt J]] . [dW_q]
 
-for the pair's two components of ``W``. For ``radau_iia_5`` that is a real
+for the pair's two components of ``W``. For ``radau-iia-5`` that is a real
 and a complex LU of size n (RADAU5's ``E1`` and ``E2``) in place of a real
 LU of size ``3n``. Each block is factorised by its own
 :class:`DenseMatrixLU` child, which owns its buffers. The complex block
@@ -71,7 +71,7 @@ layout. Tableaus whose ``A`` is singular or not diagonalisable are refused.
    no further evaluation of f.
 5. Error estimate (``compute_error``): for a tableau with a
    :class:`~batchode.algorithms.tableaus.radau.FilteredErrorEstimate`
-   (``radau_iia_5``), RADAU5's filtered estimate (HW II, IV.8, eqs.
+   (``radau-iia-5``), RADAU5's filtered estimate (HW II, IV.8, eqs.
    (8.19)-(8.20))::
 
        error = (I - dt gamma0 J)^-1 gamma0 (dt f(t, y) + sum_i e_i z_i)
