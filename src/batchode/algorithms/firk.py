@@ -248,7 +248,6 @@ class FIRKStep(RungeKuttaStep):
         code = StepSource(self.precision)
         transformed = [f"w_{r}" for r in range(s)]
         derivatives = [f"f_{r}" for r in range(s)]
-        updates = [f"delta_{r}" for r in range(s)]
         rows = [code.weights(f"t_{r}", transform[r]) for r in range(s)]
         inverse_rows = [code.weights(f"ti_{r}", transformation.inverse[r]) for r in range(s)]
         code.add(
@@ -279,6 +278,25 @@ class FIRKStep(RungeKuttaStep):
             self._add_prediction(code)
             code.add(f"        for j in range({n}):",
                      *[f"            w_{r}[j] = {code.combination(inverse_rows[r], derivatives)}" for r in range(s)])
+        self._add_iteration(code, rows, inverse_rows, lam)
+        if self.predicts:
+            code.add(f"    for j in range({n}):",
+                     *[f"        old[{r * n} + j] = {code.combination(rows[r], transformed)}" for r in range(s)])
+        solution = code.weights("d", np.array(self._solution_weights()) @ transform)
+        code.add(f"    for j in range({n}):",
+                 f"        y_new[j] = y[j] + {code.combination(solution, transformed)}")
+        if settings.compute_error:
+            self._add_error(code, transformed, transform)
+        code.add("    return 0")
+        return code
+
+    def _add_iteration(self, code: StepSource, rows, inverse_rows, lam: np.ndarray) -> None:
+        """Lines of the simplified Newton iteration on the transformed increments, until it converges."""
+        tableau, n = self.tableau, self.settings.n_states
+        s, m = tableau.stages, tableau.stages * n
+        transformed = [f"w_{r}" for r in range(s)]
+        derivatives = [f"f_{r}" for r in range(s)]
+        updates = [f"delta_{r}" for r in range(s)]
         code.add("    previous = zero",
                  "    converged = False",
                  "    for iteration in range(max_iterations):")
@@ -320,16 +338,6 @@ class FIRKStep(RungeKuttaStep):
                  "        return newton_failed",
                  "    history[0] = eta",
                  "    history[1] = dt")
-        if self.predicts:
-            code.add(f"    for j in range({n}):",
-                     *[f"        old[{r * n} + j] = {code.combination(rows[r], transformed)}" for r in range(s)])
-        solution = code.weights("d", np.array(self._solution_weights()) @ transform)
-        code.add(f"    for j in range({n}):",
-                 f"        y_new[j] = y[j] + {code.combination(solution, transformed)}")
-        if settings.compute_error:
-            self._add_error(code, transformed, transform)
-        code.add("    return 0")
-        return code
 
     def _add_block_factorisation(self, code: StepSource, block: _Block, lam: np.ndarray) -> None:
         """Lines forming and factorising ``block``'s ``gamma I - dt J`` or ``(alpha + i beta) I - dt J``."""

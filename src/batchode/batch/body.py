@@ -65,10 +65,6 @@ class KernelArgument:
     dims: Callable = _no_dims
     fill: float | None = None
 
-    @property
-    def per_run(self) -> bool:
-        return self.kind in ("input", "output")
-
     def numpy_dtype(self, shape) -> np.dtype:
         """The dtype in a batch of ``shape`` (whose ``precision`` is the working precision)."""
         return shape.precision if self.dtype == WORKING else np.dtype(self.dtype)

@@ -23,10 +23,10 @@ def _tolerances(settings: dict, precision: np.dtype, n_states: int) -> tuple[tup
     check_tolerances(rtol, atol, n_states)
     floor = RTOL_FLOOR_EPSILONS * float(np.finfo(precision).eps)
     if min(rtol) < floor:
-        # stacklevel: this function, checked_settings, the tree builder, Solver.update, Solver.__init__, the user.
+        # stacklevel: this function, checked_settings, Solver.update, Solver.__init__, then the user's call.
         warnings.warn(f"rtol={settings['rtol']!r} is below {RTOL_FLOOR_EPSILONS} machine epsilons of "
                       f"{precision.name} ({floor:.1e}), which no error estimate can resolve; "
-                      f"using rtol = max(rtol, {floor:.1e})", UserWarning, stacklevel=6)
+                      f"using rtol = max(rtol, {floor:.1e})", UserWarning, stacklevel=5)
         rtol = tuple(max(value, floor) for value in rtol)
     return rtol, atol
 

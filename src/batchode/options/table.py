@@ -177,4 +177,4 @@ def markdown_table() -> str:
 
 
 def _wrap(text: str, indent: str, width: int = 79) -> list[str]:
-    return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent)
+    return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False)
