@@ -176,6 +176,13 @@ def test_errors_never_name_internal_classes(system):
     assert len(classes) > 5 and not [name for name in classes if any(name in m for m in messages)]
 
 
+def test_the_tree_keys_stay_an_expert_route(system):
+    solver = Solver(system, "kvaerno3", backend="cpu", loop_algorithm_newton_max_backtracks=0)
+    assert solver.loop.child("algorithm").child("newton").settings.max_backtracks == 0
+    with pytest.raises(ValueError, match=r"loop_algorithm_newton_max_backtracks=-1: .*>= 0"):
+        Solver(system, "kvaerno3", backend="cpu", loop_algorithm_newton_max_backtracks=-1)
+
+
 def test_buffer_locations_by_readable_path(system):
     dirk = Solver(system, "kvaerno3", backend="cpu", linear_solver="gmres",
                   locations={"algorithm.newton.linear.basis": "shared", "state": "local_persistent"})
@@ -188,6 +195,8 @@ def test_buffer_locations_by_readable_path(system):
     assert basis.location.value == "shared"
     with pytest.raises(ValueError, match=r"'factors' names 2 buffers \(algorithm.real_lu_0.factors, "):
         Solver(system, "radau-iia-5", backend="cpu", locations={"factors": "shared"})
+    with pytest.raises(ValueError, match=r"locations\['state'\]: unknown buffer location 'sahred'"):
+        Solver(system, "kvaerno3", backend="cpu", locations={"state": "sahred"})
     with pytest.raises(ValueError, match=r"no buffer 'algorithm.newton.linear.basi'; did you mean "
                                          r"'algorithm.newton.linear.basis'"):
         Solver(system, "kvaerno3", backend="cpu", linear_solver="gmres",

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import difflib
 
+from batchode.memory import BufferLocation
+
 
 def buffer_paths(registry, prefix: str = "") -> dict[str, str]:
     """Every buffer of ``registry``'s tree: readable path -> the factory tree's ``<path>_location`` key."""
@@ -43,7 +45,8 @@ def location_keys(loop, locations: dict, strict: bool = True) -> dict:
     Raises
     ------
     ValueError
-        For a path that names no buffer (suggesting close ones) or several.
+        For a path that names no buffer (suggesting close ones) or several,
+        or an unknown location.
     """
     paths = buffer_paths(loop.buffer_registry)
     keys = {}
@@ -58,5 +61,8 @@ def location_keys(loop, locations: dict, strict: bool = True) -> dict:
             close = difflib.get_close_matches(path, list(paths), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
             raise ValueError(f"locations: no buffer {path!r}{hint} (buffers: {', '.join(paths)})")
-        keys[paths[matches[0]]] = location
+        try:
+            keys[paths[matches[0]]] = BufferLocation.coerce(location)
+        except ValueError as error:
+            raise ValueError(f"locations[{path!r}]: {error}") from None
     return keys

@@ -163,10 +163,15 @@ def _loop(system, plan: Plan, settings: dict) -> IntegrationLoop:
 def _apply_tree_settings(kernel: BatchKernel, tree_settings: dict, strict: bool) -> None:
     """The factory tree's own keys (the expert route, e.g. ``loop_state_location``), relative to the body."""
     valid = [key[len("body_"):] for key in kernel.valid_update_keys() if key.startswith("body_")]
-    for key in tree_settings:
-        if key not in valid and strict:
-            raise ValueError(unknown_setting_message(key, valid))
-    kernel.update(**{f"body_{key}": value for key, value in tree_settings.items() if key in valid})
+    for key, value in tree_settings.items():
+        if key not in valid:
+            if strict:
+                raise ValueError(unknown_setting_message(key, valid))
+            continue
+        try:
+            kernel.update(**{f"body_{key}": value})
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{key}={value!r}: {error}") from None
 
 
 def build_tree(system, settings: dict, given=(), tree_settings=None, strict: bool = True) -> BatchKernel:

@@ -192,15 +192,21 @@ class KernelSchema:
             arrays.append(np.empty(full, dtype) if fill is None else np.full(full, fill, dtype))
         return tuple(arrays)
 
-    def argument_tuple(self, shape, values: dict, outputs: tuple) -> tuple:
-        """The kernel's arguments: the inputs in ``values`` (by name) cast to their dtypes, then ``outputs``."""
+    def argument_tuple(self, shape, values: dict, outputs: tuple, runs: slice = slice(None)) -> tuple:
+        """The kernel's arguments for ``runs`` of a batch: its inputs, then ``outputs`` (those runs' own).
+
+        ``values`` holds the batch's inputs by name; the per-run ones are cut
+        to ``runs``, and each is cast to its dtype.
+        """
         inputs = []
         for argument in self.arguments:
             if argument.kind == "output":
                 continue
-            dtype = argument.numpy_dtype(shape)
-            value = values[argument.name]
-            inputs.append(dtype.type(value) if argument.kind == "scalar" else np.asarray(value).astype(dtype))
+            dtype, value = argument.numpy_dtype(shape), values[argument.name]
+            if argument.kind == "scalar":
+                inputs.append(dtype.type(value))
+            else:
+                inputs.append(np.asarray(value)[runs if argument.kind == "input" else slice(None)].astype(dtype))
         return (*inputs, *outputs)
 
     def run_major(self, shape, outputs, runs_last: bool) -> tuple:

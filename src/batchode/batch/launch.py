@@ -37,10 +37,10 @@ def chunk_arguments(kernel, batch, start: int, stop: int, outputs=None) -> tuple
     runs_last = kernel.child("body").runs_last
     if outputs is None or runs_last:
         outputs = batch.shape.allocate_outputs(stop - start, runs_last)
-    inputs = dict(t0=batch.t0, t_end=batch.t1, dt0=batch.dt, initial_states=batch.initial[start:stop],
-                  parameters=batch.parameters[start:stop], save_times=batch.times,
-                  samples_per_window=batch.per_window, runtime_values=kernel.runtime_vector())
-    return SCHEMA.argument_tuple(batch.shape, inputs, outputs)
+    inputs = dict(t0=batch.t0, t_end=batch.t1, dt0=batch.dt, initial_states=batch.initial,
+                  parameters=batch.parameters, save_times=batch.times, samples_per_window=batch.per_window,
+                  runtime_values=kernel.runtime_vector())
+    return SCHEMA.argument_tuple(batch.shape, inputs, outputs, slice(start, stop))
 
 
 def outputs_of(arguments: tuple) -> tuple:
