@@ -92,6 +92,24 @@ def test_a_setting_reaches_its_factory_in_every_family(system, key, family):
 
 
 @pytest.mark.parametrize("family", sorted(METHODS))
+def test_the_settings_that_shape_the_tree_shape_it_in_every_family(system, family):
+    solver = Solver(system, METHODS[family], backend="cpu", step_controller="pid", precision="float32",
+                    save_time_series=False, step_to_saves=True, summaries=["max"], cache=False)
+    loop = solver.loop
+    assert type(loop.child("controller")).__name__ == "PIDController"
+    assert {factory.precision for factory in (solver.kernel, loop, loop.child("algorithm"))} == {np.dtype(np.float32)}
+    assert not loop.settings.save_time_series and loop.settings.step_to_saves and not solver.kernel.disk_cache
+    assert loop.child("summaries").layout[0][0] == "max"
+    holder = {"dirk": ("algorithm", "newton"), "rosenbrock": ("algorithm",)}.get(family)
+    if holder is None:
+        with pytest.raises(ValueError, match="linear_solver='minres' does not apply"):
+            Solver(system, METHODS[family], backend="cpu", linear_solver="minres")
+    else:
+        linear = factory_at(Solver(system, METHODS[family], backend="cpu", linear_solver="minres"), holder)
+        assert type(linear.child("linear")).__name__ == "MinimalResidual"
+
+
+@pytest.mark.parametrize("family", sorted(METHODS))
 def test_the_tolerances_have_one_owner(system, family):
     """Every factory of the tree that weighs errors holds the controller's rtol and atol, and no other."""
     solver = make(system, family, "rtol", rtol=[1e-4, 1e-5, 1e-6], atol=1e-9)
@@ -238,3 +256,12 @@ def test_every_setting_is_documented_with_its_default_and_in_the_readme():
         assert f"{option.name} : {option.type}, default {option.default!r}" in inspect.getdoc(batchode.Solver)
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     assert markdown_table() in readme, "README's settings table is stale: paste batchode.options.markdown_table()"
+
+
+def test_every_field_of_the_result_is_documented():
+    from batchode import SolveResult
+
+    text = inspect.getdoc(SolveResult)
+    missing = [field.name for field in SolveResult.__attrs_attrs__
+               if not re.search(rf"^{field.name}\b.*:|^{field.name}, |, {field.name}\b.*:", text, re.MULTILINE)]
+    assert not missing
