@@ -91,7 +91,7 @@ def inapplicable(name: str, plan: Plan, settings: dict) -> str | None:
     method = f"method {plan.tableau.name!r} ({FAMILY_NAMES[family]})"
     if name == "linear_solver" and family == "erk":
         return f"{method}, which solves no linear systems"
-    if name == "linear_solver" and family == "firk" and settings["linear_solver"] != "dense":
+    if name == "linear_solver" and family == "firk" and str(settings["linear_solver"]).strip().lower() != "dense":
         return (f"{method}, which solves its {plan.tableau.stages} coupled stages with a dense LU "
                 "(use 'dense' or None)")
     if option.owner == "newton" and family not in ("dirk", "firk"):
