@@ -106,7 +106,7 @@ def test_compile_time_settings_change_the_hash_and_run_time_ones_do_not():
         return Solver(lorenz(), **{"method": "tsit5", "backend": "cpu", **changes}).kernel.config_hash
 
     base = key()
-    for change in (dict(rtol=1e-3), dict(max_steps=10), dict(dt_max=0.1), dict(newton_tolerance=0.5)):
+    for change in (dict(rtol=1e-3), dict(max_steps=10), dict(dt_max=0.1), dict(safety=0.8)):
         assert key(**change) == base, change
     for change in (dict(method="dop853"), dict(precision="float32"), dict(step_controller="pid"),
                    dict(summaries=["mean"]), dict(save_time_series=False), dict(loop_state_location="shared")):

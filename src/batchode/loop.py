@@ -31,8 +31,9 @@ Loop contract::
    (:class:`batchode.status.Status`). Whatever the outcome, ``end_time[0]``
    receives the time the run reached and ``end_state`` its last accepted
    state there (``t_end`` and the final state on success).
-5. ``counters`` (int32, 4 entries) receives the accepted and rejected step
-   counts and the Newton and linear-solver iterations (implicit methods).
+5. ``counters`` (int32, one entry per :class:`batchode.counters.Counter`)
+   receives the accepted and rejected step counts and the Newton and
+   linear-solver iterations (implicit methods).
 6. A step whose own status is not 0 (Newton or the linear solver failed)
    is rejected and retried with a quarter of its size; its flags are
    reported only if the run ends because the step fell below ``dt_min``.
@@ -62,6 +63,7 @@ import attrs
 import numpy as np
 
 from batchode.algorithms.interpolation import nothing_to_prepare
+from batchode.counters import Counter
 from batchode.events import make_event_handler
 from batchode.factory import CUDAFactory, runtime_setting
 from batchode.outputs.summaries import SummaryOutputs
@@ -210,6 +212,8 @@ class IntegrationLoop(CUDAFactory):
         failed_step_shrink = dtype(0.25)
         ok, max_steps_flag = int(Status.SUCCESS), int(Status.MAX_STEPS)
         dt_flag, nonfinite_flag = int(Status.DT_BELOW_MIN), int(Status.NONFINITE)
+        accepted_at, rejected_at = int(Counter.ACCEPTED), int(Counter.REJECTED)
+        newton_at, linear_at = int(Counter.NEWTON_ITERATIONS), int(Counter.LINEAR_ITERATIONS)
 
         algorithm = self.child("algorithm")
         step = algorithm.device_function
@@ -369,8 +373,8 @@ class IntegrationLoop(CUDAFactory):
             rejected = 0
             status = ok
             last_failure = ok
-            counters[2] = 0
-            counters[3] = 0
+            counters[newton_at] = 0
+            counters[linear_at] = 0
             fsal_valid = False
             end_known = False  # the interpolant knows the last step's end point
             while k < n_saves and direction * (save_times[k] - t) <= 0.0:
@@ -486,8 +490,8 @@ class IntegrationLoop(CUDAFactory):
                 for row in range(window, summary_out.shape[0]):
                     for j in range(summary_width):
                         summary_out[row, j] = nan
-            counters[0] = accepted
-            counters[1] = rejected
+            counters[accepted_at] = accepted
+            counters[rejected_at] = rejected
             return status
 
         # Called, not inlined at numba-IR level into the body: IR inlining

@@ -85,19 +85,19 @@ def test_declared_embedded_order_is_exact(tableau):
 # the trapezoidal rule have q = 2; the s-stage collocation methods (Gauss,
 # Radau IIA) have q = s.
 EXPECTED = {
-    "backwards_euler": ("dirk", 1, 1, None, False, True, 1),
-    "implicit_midpoint": ("dirk", 1, 2, None, False, False, 1),
-    "crank_nicolson": ("dirk", 2, 2, None, True, True, 2),
-    "trapezoidal_dirk": ("dirk", 2, 2, None, True, True, 2),
-    "sdirk_2_2": ("dirk", 2, 2, 1, False, True, 1),
-    "l_stable_dirk_3": ("dirk", 3, 3, None, False, True, 1),
-    "l_stable_sdirk_4": ("dirk", 5, 4, 3, False, True, 1),
+    "backwards-euler": ("dirk", 1, 1, None, False, True, 1),
+    "implicit-midpoint": ("dirk", 1, 2, None, False, False, 1),
+    "crank-nicolson": ("dirk", 2, 2, None, True, True, 2),
+    "trapezoidal-dirk": ("dirk", 2, 2, None, True, True, 2),
+    "sdirk-2-2": ("dirk", 2, 2, 1, False, True, 1),
+    "l-stable-dirk-3": ("dirk", 3, 3, None, False, True, 1),
+    "l-stable-sdirk-4": ("dirk", 5, 4, 3, False, True, 1),
     "kvaerno3": ("dirk", 4, 3, 2, True, True, 2),
     "kvaerno5": ("dirk", 7, 5, 4, True, True, 2),
-    "radau_iia_3": ("firk", 2, 3, None, False, True, 2),
-    "radau_iia_5": ("firk", 3, 5, None, False, True, 3),
-    "gauss_legendre_4": ("firk", 2, 4, None, False, False, 2),
-    "gauss_legendre_6": ("firk", 3, 6, None, False, False, 3),
+    "radau-iia-3": ("firk", 2, 3, None, False, True, 2),
+    "radau-iia-5": ("firk", 3, 5, None, False, True, 3),
+    "gauss-legendre-4": ("firk", 2, 4, None, False, False, 2),
+    "gauss-legendre-6": ("firk", 3, 6, None, False, False, 3),
 }
 
 
@@ -124,7 +124,7 @@ def test_explicit_tableaus_report_erk_family():
 
 def test_singly_diagonal_for_sdirk_and_esdirk():
     # Every implicit stage of the SDIRK/ESDIRK methods shares one gamma.
-    for name in ("sdirk_2_2", "l_stable_dirk_3", "l_stable_sdirk_4", "kvaerno3", "kvaerno5"):
+    for name in ("sdirk-2-2", "l-stable-dirk-3", "l-stable-sdirk-4", "kvaerno3", "kvaerno5"):
         t = get_tableau(name)
         diag = {t.a[i][i] for i in range(t.stages) if t.a[i][i] != 0.0}
         assert len(diag) == 1, name
@@ -153,21 +153,21 @@ def test_radau_iia_5_matches_closed_form():
         [(296 + 169 * r6) / 1800, (88 + 7 * r6) / 360, (-2 - 3 * r6) / 225],
         [(16 - r6) / 36, (16 + r6) / 36, sp.Rational(1, 9)],
     ]
-    _assert_exact(get_tableau("radau_iia_5"), a, [(4 - r6) / 10, (4 + r6) / 10, 1])
+    _assert_exact(get_tableau("radau-iia-5"), a, [(4 - r6) / 10, (4 + r6) / 10, 1])
 
 
 def test_gauss_legendre_match_closed_forms():
     r3, r15, q = sp.sqrt(3), sp.sqrt(15), sp.Rational
     a4 = [[q(1, 4), q(1, 4) - r3 / 6], [q(1, 4) + r3 / 6, q(1, 4)]]
-    _assert_exact(get_tableau("gauss_legendre_4"), a4, [q(1, 2) - r3 / 6, q(1, 2) + r3 / 6])
+    _assert_exact(get_tableau("gauss-legendre-4"), a4, [q(1, 2) - r3 / 6, q(1, 2) + r3 / 6])
     a6 = [
         [q(5, 36), q(2, 9) - r15 / 15, q(5, 36) - r15 / 30],
         [q(5, 36) + r15 / 24, q(2, 9), q(5, 36) - r15 / 24],
         [q(5, 36) + r15 / 30, q(2, 9) + r15 / 15, q(5, 36)],
     ]
     c6 = [q(1, 2) - r15 / 10, q(1, 2), q(1, 2) + r15 / 10]
-    _assert_exact(get_tableau("gauss_legendre_6"), a6, c6)
-    assert get_tableau("gauss_legendre_6").b == (5 / 18, 4 / 9, 5 / 18)
+    _assert_exact(get_tableau("gauss-legendre-6"), a6, c6)
+    assert get_tableau("gauss-legendre-6").b == (5 / 18, 4 / 9, 5 / 18)
 
 
 def _l_stability_root():
@@ -177,11 +177,11 @@ def _l_stability_root():
 
 def test_alexander_methods_match_closed_forms():
     g2 = 1 - 1 / sp.sqrt(2)
-    _assert_exact(get_tableau("sdirk_2_2"), [[g2, 0], [1 - g2, g2]], [g2, 1])
+    _assert_exact(get_tableau("sdirk-2-2"), [[g2, 0], [1 - g2, g2]], [g2, 1])
     g = _l_stability_root()
     b1, b2 = -(6 * g**2 - 16 * g + 1) / 4, (6 * g**2 - 20 * g + 5) / 4
     a = [[g, 0, 0], [(1 - g) / 2, g, 0], [b1, b2, g]]
-    _assert_exact(get_tableau("l_stable_dirk_3"), a, [g, (1 + g) / 2, 1])
+    _assert_exact(get_tableau("l-stable-dirk-3"), a, [g, (1 + g) / 2, 1])
 
 
 def test_kvaerno3_matches_closed_form_and_julia():
@@ -236,7 +236,7 @@ def test_kvaerno5_matches_published_decimals():
 
 def test_hairer4_matches_julia_weights():
     t = get_tableau("hairer4")
-    assert t.name == "l_stable_sdirk_4"
+    assert t.name == "l-stable-sdirk-4"
     assert t.c == (0.25, 0.75, 0.55, 0.5, 1.0)
     # Julia's Hairer4Tableau: btilde = bhat - a5j = (3/16, 27/32, -25/32, 0, -1/4).
     np.testing.assert_allclose(
@@ -245,7 +245,7 @@ def test_hairer4_matches_julia_weights():
 
 
 def test_trapezoid_names_are_separate_tableaus_with_equal_data():
-    cn, tr = get_tableau("crank_nicolson"), get_tableau("trapezoidal_dirk")
+    cn, tr = get_tableau("crank-nicolson"), get_tableau("trapezoidal-dirk")
     assert cn is not tr and cn.name != tr.name
     assert (cn.a, cn.b, cn.c, cn.b_hat, cn.history_estimate) == (tr.a, tr.b, tr.c, tr.b_hat, tr.history_estimate)
     assert cn.b_hat is None and cn.history_estimate.order == 3  # Julia's Trapezoid estimate
@@ -257,7 +257,7 @@ def test_trapezoid_names_are_separate_tableaus_with_equal_data():
 
 
 def test_radau5_error_gamma0_is_the_real_eigenvalue():
-    eig = np.linalg.eigvals(np.array(get_tableau("radau_iia_5").a))
+    eig = np.linalg.eigvals(np.array(get_tableau("radau-iia-5").a))
     real = eig[np.abs(eig.imag) < 1e-12].real
     assert real.size == 1
     assert RADAU5_ERROR_GAMMA0 == pytest.approx(real[0], rel=1e-14)
@@ -274,7 +274,7 @@ def test_radau5_estimate_is_an_order_3_formula():
     # y1_hat - y1 = gamma0 (h f0 + sum e_i z_i) with z = h (A kron I) F:
     # as a Runge-Kutta method with an extra explicit first stage (node 0)
     # the estimate's weights are (gamma0, b + gamma0 A^T e), of order 3.
-    t = get_tableau("radau_iia_5")
+    t = get_tableau("radau-iia-5")
     a = np.array(t.a)
     g0, e = RADAU5_ERROR_GAMMA0, np.array(RADAU5_ERROR_E)
     a_ext = np.zeros((4, 4))
@@ -311,13 +311,13 @@ def left_half_plane(rng) -> np.ndarray:
 
 
 L_STABLE = {
-    "backwards_euler", "sdirk_2_2", "l_stable_dirk_3", "l_stable_sdirk_4",
-    "kvaerno3", "kvaerno5", "radau_iia_3", "radau_iia_5",
+    "backwards-euler", "sdirk-2-2", "l-stable-dirk-3", "l-stable-sdirk-4",
+    "kvaerno3", "kvaerno5", "radau-iia-3", "radau-iia-5",
 }
 # |R(iy)| = 1: the symmetric methods (R(-z) R(z) = 1).
 CONSERVATIVE = {
-    "implicit_midpoint", "crank_nicolson", "trapezoidal_dirk",
-    "gauss_legendre_4", "gauss_legendre_6",
+    "implicit-midpoint", "crank-nicolson", "trapezoidal-dirk",
+    "gauss-legendre-4", "gauss-legendre-6",
 }
 
 
@@ -362,7 +362,7 @@ def test_symmetric_methods_preserve_modulus_on_imaginary_axis(name):
     np.testing.assert_allclose(r, 1.0, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", sorted(L_STABLE - {"backwards_euler"}))
+@pytest.mark.parametrize("name", sorted(L_STABLE - {"backwards-euler"}))
 def test_l_stable_methods_damp_the_imaginary_axis(name):
     # Strictly inside the unit disc away from 0: the methods dissipate.
     r = np.abs(stability_function(get_tableau(name), 1j * np.array([1.0, 10.0, 1e3])))
@@ -373,20 +373,20 @@ def test_filtered_estimate_is_registered_for_radau_iia_5_only():
     from batchode.algorithms.tableaus import estimates_error, filtered_error_estimate
     from batchode.algorithms.tableaus.radau import RADAU_IIA_5_ERROR_ESTIMATE
 
-    assert filtered_error_estimate(get_tableau("radau_iia_5")) is RADAU_IIA_5_ERROR_ESTIMATE
+    assert filtered_error_estimate(get_tableau("radau-iia-5")) is RADAU_IIA_5_ERROR_ESTIMATE
     assert RADAU_IIA_5_ERROR_ESTIMATE.gamma0 == RADAU5_ERROR_GAMMA0
     assert RADAU_IIA_5_ERROR_ESTIMATE.e == RADAU5_ERROR_E
     adaptive = {t.name for t in FIRK_TABLEAUS if estimates_error(t)}
-    assert adaptive == {"radau_iia_5"}
+    assert adaptive == {"radau-iia-5"}
 
 
 def test_filtered_estimate_validates_its_order_and_shape():
     from batchode.algorithms.tableaus.radau import FilteredErrorEstimate
 
-    radau5 = get_tableau("radau_iia_5")
+    radau5 = get_tableau("radau-iia-5")
     # gamma0 only scales the estimate; its order is fixed by e.
     perturbed = (*RADAU5_ERROR_E[:2], RADAU5_ERROR_E[2] * 1.01)
-    with pytest.raises(ValueError, match="radau_iia_5.*not of order 3"):
+    with pytest.raises(ValueError, match="radau-iia-5.*not of order 3"):
         FilteredErrorEstimate(radau5, RADAU5_ERROR_GAMMA0, perturbed, 3, "perturbed")
     with pytest.raises(ValueError, match="e has 2 entries, expected 3"):
         FilteredErrorEstimate(radau5, RADAU5_ERROR_GAMMA0, RADAU5_ERROR_E[:2], 3, "short")

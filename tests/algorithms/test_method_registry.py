@@ -1,6 +1,7 @@
 """The registry across families: names, aliases, families and the Julia method list."""
 
 import csv
+import re
 from pathlib import Path
 
 import pytest
@@ -39,9 +40,11 @@ def test_every_reference_method_resolves_with_its_order_and_family():
     assert rows
     for row in rows:
         method = get_tableau(row["method"])
-        # Listed names are canonical names or aliases, so results can be
-        # keyed on them (rosenbrock23_sciml is an alias of rosenbrock23).
-        assert row["method"] in (method.name, *method.aliases), row
+        # Listed names are canonical names or aliases (spelt with _ or -, which
+        # names match alike), so results can be keyed on them
+        # (rosenbrock23_sciml is an alias of rosenbrock23).
+        spellings = {name.replace("_", "-") for name in (method.name, *method.aliases)}
+        assert row["method"].replace("_", "-") in spellings, row
         assert method.order == int(row["order"]), row
         # The list's "implicit" entries are a one-stage and a two-stage DIRK.
         expected_family = {"implicit": "dirk"}.get(row["family"], row["family"])
@@ -81,8 +84,8 @@ def test_what_the_records_say_about_well_known_methods():
     records = {info.name: info for info in batchode.available_methods()}
     assert (records["tsit5"].adaptive, records["tsit5"].stiff, records["tsit5"].order) == (True, False, 5)
     assert (records["euler"].adaptive, records["euler"].stiff) == (False, False)
-    assert (records["radau_iia_5"].adaptive, records["radau_iia_5"].stiff) == (True, True)
-    assert (records["gauss_legendre_4"].adaptive, records["gauss_legendre_4"].stiff) == (False, True)
+    assert (records["radau-iia-5"].adaptive, records["radau-iia-5"].stiff) == (True, True)
+    assert (records["gauss-legendre-4"].adaptive, records["gauss-legendre-4"].stiff) == (False, True)
     assert records["rodas4"].family_name == "rosenbrock" and "dopri5" in records["dormand-prince-54"].aliases
 
 
@@ -119,18 +122,22 @@ def test_names_and_aliases_resolve(method):
 @pytest.mark.parametrize(
     ("alias", "name"),
     [
-        ("ImplicitEuler", "backwards_euler"),
-        ("backward-euler", "backwards_euler"),
-        ("trapezoid", "trapezoidal_dirk"),
-        ("Hairer4", "l_stable_sdirk_4"),
-        ("RadauIIA5", "radau_iia_5"),
-        ("radau-iia-3", "radau_iia_3"),
+        ("ImplicitEuler", "backwards-euler"),
+        ("backward-euler", "backwards-euler"),
+        ("trapezoid", "trapezoidal-dirk"),
+        ("Hairer4", "l-stable-sdirk-4"),
+        ("RadauIIA5", "radau-iia-5"),
+        ("radau-iia-3", "radau-iia-3"),
         ("Kvaerno5", "kvaerno5"),
         ("ROS3P", "ros3p"),
         ("Rodas5P", "rodas5p"),
         ("rosenbrock23_sciml", "rosenbrock23"),
         ("ode23s", "rosenbrock23"),
-        ("gauss_legendre_2", "implicit_midpoint"),
+        ("gauss_legendre_2", "implicit-midpoint"),
+        # the snake-case spellings of the canonical names (their names before kebab-case)
+        ("radau_iia_5", "radau-iia-5"),
+        ("backwards_euler", "backwards-euler"),
+        ("l_stable_sdirk_4", "l-stable-sdirk-4"),
     ],
 )
 def test_standard_aliases(alias, name):
@@ -140,7 +147,7 @@ def test_standard_aliases(alias, name):
 @pytest.mark.parametrize(
     ("typo", "suggestion"),
     [
-        ("radau_iia_7", "radau_iia_5"),
+        ("radau_iia_7", "radau-iia-5"),
         ("kvaerno4", "kvaerno"),
         ("rodas5", "rodas5p"),
         ("ros3", "ros3p"),
@@ -159,7 +166,12 @@ def test_unknown_name_suggests_close_matches(typo, suggestion):
 
 
 def test_tableau_objects_are_returned_unchanged():
-    for method in (get_tableau("rodas4"), get_tableau("radau_iia_5")):
+    for method in (get_tableau("rodas4"), get_tableau("radau-iia-5")):
         assert get_tableau(method) is method
     with pytest.raises(TypeError, match="RosenbrockTableau"):
         get_tableau(None)
+
+
+def test_canonical_names_are_kebab_case():
+    names = batchode.available_methods().names
+    assert names and all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", name) for name in names), names

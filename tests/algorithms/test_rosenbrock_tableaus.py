@@ -169,7 +169,7 @@ def test_linear_stability(tableau):
 
 
 def test_rosenbrock23_standard_form():
-    t = get_tableau("rosenbrock23_sciml")
+    t = get_tableau("rosenbrock23-sciml")
     d = 1 / (2 + SQRT2)
     assert t.name == "rosenbrock23"
     assert t.gamma_diag == pytest.approx(d, rel=1e-15)

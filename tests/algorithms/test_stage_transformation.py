@@ -41,7 +41,7 @@ def test_radau_iia_5_eigenvalues_match_radau5f():
     alpha, beta = (12 - st9 * (st9 - 1)) / 60, st9 * (st9 + 1) * sp.sqrt(3) / 60
     norm = alpha**2 + beta**2
     expected = [float(sp.N(v, 30)) for v in (30 / (6 + st9 * (st9 - 1)), alpha / norm, beta / norm)]
-    transformation = stage_transformation(get_tableau("radau_iia_5").a)
+    transformation = stage_transformation(get_tableau("radau-iia-5").a)
     computed = [transformation.real[0], *transformation.pairs[0]]
     np.testing.assert_allclose(computed, expected, rtol=1e-14)
     # They are the roots of z^3 - 9 z^2 + 36 z - 60, the denominator of the
@@ -50,13 +50,13 @@ def test_radau_iia_5_eigenvalues_match_radau5f():
 
 
 def test_filtered_estimate_gamma0_is_the_inverse_of_the_real_block():
-    transformation = stage_transformation(get_tableau("radau_iia_5").a)
+    transformation = stage_transformation(get_tableau("radau-iia-5").a)
     from batchode.algorithms.tableaus.radau import RADAU5_ERROR_GAMMA0
 
     assert transformation.real[0] * RADAU5_ERROR_GAMMA0 == pytest.approx(1.0, rel=1e-14)
     # A gamma0 that is not an eigenvalue of a could not share the real block's LU.
     with pytest.raises(ValueError, match="not an eigenvalue of a"):
-        FilteredErrorEstimate(get_tableau("radau_iia_5"), 0.3, RADAU5_ERROR_E, 3, "wrong gamma0")
+        FilteredErrorEstimate(get_tableau("radau-iia-5"), 0.3, RADAU5_ERROR_E, 3, "wrong gamma0")
 
 
 def test_defective_and_singular_stage_matrices_have_no_transformation():

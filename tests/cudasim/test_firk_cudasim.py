@@ -21,7 +21,7 @@ def test_simulator_matches_cpu(moves):
     results = []
     for backend in ("cpu", "cuda"):
         results.append(batchode.solve_ivp(harmonic_oscillator(), (0.0, 0.5), parameters={"omega": [1.0, 3.0]},
-                                          method="radau_iia_5", dt=0.1, rtol=1e-5, atol=1e-5, backend=backend,
+                                          method="radau-iia-5", dt=0.1, rtol=1e-5, atol=1e-5, backend=backend,
                                           **moves))
     cpu, sim = results
     assert cpu.success.all() and sim.success.all()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import batchode
-from batchode.batch.body import OUTPUT_POSITIONS
+from batchode.batch.body import SCHEMA
 from batchode.systems.examples import lorenz
 
 pytestmark = pytest.mark.cudasim
@@ -66,7 +66,7 @@ def test_the_next_chunk_is_enqueued_before_the_previous_one_is_awaited(solver):
             events.append(("enqueued", index))
             yield index, stop - start, solver.chunk_arguments(batch, start, stop)
 
-    for index, _outputs in solver.kernel.run_chunks(jobs(), OUTPUT_POSITIONS):
+    for index, _outputs in solver.kernel.run_chunks(jobs(), SCHEMA.output_positions):
         events.append(("finished", index))
     # two chunks in flight: chunk 2 is made while chunks 0 and 1 run; results come back in order
     assert events == [("enqueued", 0), ("enqueued", 1), ("enqueued", 2),

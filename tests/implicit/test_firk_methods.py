@@ -17,8 +17,8 @@ EXACT = np.array([np.cos(4.0), -np.sin(4.0)])
 
 # Steps in the asymptotic range with the float64 error far above round-off
 # (the finest errors are 3e-11 to 4e-8).
-STEPS = {"radau_iia_3": [4e-2, 2e-2, 1e-2], "gauss_legendre_4": [0.1, 0.05, 0.025],
-         "radau_iia_5": [0.2, 0.1, 0.05], "gauss_legendre_6": [0.4, 0.2, 0.1]}
+STEPS = {"radau-iia-3": [4e-2, 2e-2, 1e-2], "gauss-legendre-4": [0.1, 0.05, 0.025],
+         "radau-iia-5": [0.2, 0.1, 0.05], "gauss-legendre-6": [0.4, 0.2, 0.1]}
 
 
 def test_every_firk_method_has_steps():
@@ -48,7 +48,7 @@ def test_observed_order(method):
 
 def test_radau_iia_5_robertson_matches_scipy_radau(robertson_reference):
     k1, reference = robertson_reference
-    result = batchode.solve_ivp(robertson(), (0.0, 1e5), parameters={"k1": k1}, method="radau_iia_5",
+    result = batchode.solve_ivp(robertson(), (0.0, 1e5), parameters={"k1": k1}, method="radau-iia-5",
                                 rtol=1e-6, atol=1e-10, backend="cpu")
     assert result.success.all(), result.status_names()
     # y1 and y3 at rtol level (measured: 6e-8 relative); y2 is O(1e-10) at
@@ -73,14 +73,14 @@ def test_failed_newton_flags_one_run_and_spares_the_others():
     # must be confirmed by a second iteration, so every step of that run
     # fails until the step falls below dt_min.
     result = batchode.solve_ivp(exponential_decay(), (0.0, 1.0), parameters={"k": [0.0, 1.0]},
-                                method="radau_iia_5", newton_max_iterations=1, dt=0.1, dt_min=1e-4,
+                                method="radau-iia-5", newton_max_iterations=1, dt=0.1, dt_min=1e-4,
                                 backend="cpu")
     assert result.status[0] == Status.SUCCESS
     assert result.status[1] & Status.NEWTON_FAILED and result.status[1] & Status.DT_BELOW_MIN
     assert np.isnan(result.final_state[1]).all()
 
 
-@pytest.mark.parametrize("method", ["gauss_legendre_4", "gauss_legendre_6", "radau_iia_3"])
+@pytest.mark.parametrize("method", ["gauss-legendre-4", "gauss-legendre-6", "radau-iia-3"])
 def test_methods_without_estimate_refuse_adaptive_steps(method):
     with pytest.raises(ValueError, match=f"{method}.*no error estimate"):
         batchode.Solver(harmonic_oscillator(), method=method, step_controller="pi", backend="cpu")
@@ -91,11 +91,11 @@ def test_methods_without_estimate_refuse_adaptive_steps(method):
 
 def test_krylov_linear_solver_is_refused_before_compiling():
     with pytest.raises(ValueError, match="linear_solver='gmres'"):
-        batchode.Solver(harmonic_oscillator(), method="radau_iia_5", linear_solver="gmres", backend="cpu")
+        batchode.Solver(harmonic_oscillator(), method="radau-iia-5", linear_solver="gmres", backend="cpu")
 
 
 def test_memory_tree_shows_the_block_lus():
-    adaptive = batchode.Solver(robertson(), method="radau_iia_5", backend="cpu")
+    adaptive = batchode.Solver(robertson(), method="radau-iia-5", backend="cpu")
     text = adaptive.describe_memory()
     lines = [line.strip() for line in text.splitlines()]
     assert any(line.startswith("algorithm [") for line in lines)
@@ -108,7 +108,7 @@ def test_memory_tree_shows_the_block_lus():
     assert pair.buffer_registry.buffers["factors"].elements() == 18
     assert pair.settings.complex_entries and not real.settings.complex_entries
     assert "transformed_increments" in text and "real_lu_0 [" in text and "complex_lu_0 [" in text
-    fixed = batchode.Solver(robertson(), method="radau_iia_5", step_controller="fixed", dt=0.1, backend="cpu")
+    fixed = batchode.Solver(robertson(), method="radau-iia-5", step_controller="fixed", dt=0.1, backend="cpu")
     # Fixed steps need the same blocks (the filter adds none): only the PI history differs.
     assert fixed.loop.buffer_registry.persistent_local_elements == \
         adaptive.loop.buffer_registry.persistent_local_elements - 1
@@ -128,7 +128,7 @@ def test_block_children_follow_the_tableau():
     from batchode.algorithms import FIRKStep
     from batchode.systems.device import SystemFactory
 
-    step = FIRKStep(SystemFactory(robertson()), tableau="radau_iia_5", n_states=3, compute_error=True)
+    step = FIRKStep(SystemFactory(robertson()), tableau="radau-iia-5", n_states=3, compute_error=True)
 
     def sizes():
         return {name: child.settings.size for name, child in step.children.items() if name != "system"}
@@ -136,7 +136,7 @@ def test_block_children_follow_the_tableau():
     assert sizes() == {"real_lu_0": 3, "complex_lu_0": 3}
     # radau_iia_3: one complex pair and no real eigenvalue; the real block's
     # child stays, with no memory.
-    step.update(tableau="radau_iia_3", compute_error=False)
+    step.update(tableau="radau-iia-3", compute_error=False)
     assert sizes() == {"real_lu_0": 0, "complex_lu_0": 3}
     assert step.buffer_registry.child("real_lu_0").persistent_local_elements == 0
     # A tableau with more blocks adds children: 4 distinct real eigenvalues.
@@ -150,7 +150,7 @@ def test_block_children_follow_the_tableau():
 def test_embedded_weights_of_a_user_tableau_drive_adaptive_steps():
     # Gauss-Legendre 4 with an order-1 embedded solution b_hat = (1, 0): the
     # engine forms dt (b - b_hat) . F as ((b - b_hat)^T A^-1) . Z.
-    gauss = get_tableau("gauss_legendre_4")
+    gauss = get_tableau("gauss-legendre-4")
     embedded = ButcherTableau(name="gauss4-embedded", a=gauss.a, b=gauss.b, c=gauss.c, order=4, b_hat=(1.0, 0.0),
                               embedded_order=1, citation="test")
     result = batchode.solve_ivp(harmonic_oscillator(), (0.0, 4.0), method=embedded, rtol=1e-6, atol=1e-6,

@@ -29,7 +29,7 @@ from batchode.systems.device import SystemFactory
 from batchode.systems.examples import exponential_decay
 
 #: method -> error constant C of its local error C h^q y^(q)
-ERROR_CONSTANT = {"backwards_euler": 1 / 2, "trapezoidal_dirk": 1 / 12}
+ERROR_CONSTANT = {"backwards-euler": 1 / 2, "trapezoidal-dirk": 1 / 12}
 
 
 class CompiledStep:
@@ -120,10 +120,10 @@ def test_history_moves_on_only_after_accepted_steps(step):
 
 def test_fixed_steps_keep_no_history():
     system = SystemFactory(exponential_decay(), precision=np.float64, backend="cpu")
-    fixed = make_step("trapezoidal_dirk", system, compute_error=False, tolerances=dict(rtol=1e-6, atol=1e-6))
+    fixed = make_step("trapezoidal-dirk", system, compute_error=False, tolerances=dict(rtol=1e-6, atol=1e-6))
     assert not fixed.buffer_registry.buffers["solution_history"].is_enabled()
     assert fixed.settings.rtol is None  # compiled code shared across tolerances
-    adaptive = make_step("trapezoidal_dirk", system, compute_error=True, tolerances=dict(rtol=1e-6, atol=1e-6))
+    adaptive = make_step("trapezoidal-dirk", system, compute_error=True, tolerances=dict(rtol=1e-6, atol=1e-6))
     history = adaptive.buffer_registry.buffers["solution_history"]
     assert history.is_enabled() and history.location.name == "LOCAL_PERSISTENT"
     assert adaptive.buffer_registry.persistent_local_elements >= 3 * (1 + 1)  # q points of (t, y)
@@ -132,8 +132,8 @@ def test_fixed_steps_keep_no_history():
 def test_history_estimate_needs_the_tolerances():
     system = SystemFactory(exponential_decay(), precision=np.float64, backend="cpu")
     newton = Newton(system, make_linear_solver("dense", system))
-    with pytest.raises(ValueError, match="backwards_euler.*history.*pass rtol and atol"):
-        DIRKStep(system, newton, tableau="backwards_euler", n_states=1, compute_error=True)
+    with pytest.raises(ValueError, match="backwards-euler.*history.*pass rtol and atol"):
+        DIRKStep(system, newton, tableau="backwards-euler", n_states=1, compute_error=True)
 
 
 @pytest.mark.parametrize("fields, message", [
@@ -147,7 +147,7 @@ def test_invalid_history_estimate_is_rejected(fields, message):
         HistoryEstimate(**{"order": 2, "scale": "7/12", "citation": "test", **fields})
 
 
-BACKWARD_EULER = get_tableau("backwards_euler")
+BACKWARD_EULER = get_tableau("backwards-euler")
 TABLEAU = dict(a=[[1]], b=[1], c=[1], order=1, b_hat=None, embedded_order=None, citation="test")
 
 

@@ -17,8 +17,8 @@ from batchode.systems.examples import robertson
 # sdirk_2_2 8503, 4.0 (its embedded estimate is first order, hence the
 # steps); rodas3p 646; rodas4 270; rodas5p 155; ros3p 1010; rosenbrock23 899.
 BOUNDS = {
-    "kvaerno3": (1200, 7.0), "kvaerno5": (200, 24.0), "l_stable_sdirk_4": (1200, 13.0),
-    "sdirk_2_2": (12000, 5.0), "rodas3p": (1000, 0.0), "rodas4": (400, 0.0), "rodas5p": (250, 0.0),
+    "kvaerno3": (1200, 7.0), "kvaerno5": (200, 24.0), "l-stable-sdirk-4": (1200, 13.0),
+    "sdirk-2-2": (12000, 5.0), "rodas3p": (1000, 0.0), "rodas4": (400, 0.0), "rodas5p": (250, 0.0),
     "ros3p": (1500, 0.0), "rosenbrock23": (1400, 0.0),
 }
 

@@ -35,10 +35,10 @@ def reference():
 # errors: tens of rtol for most methods, and 350 rtol for the second-order
 # rosenbrock23.
 CASES = [
-    ("radau_iia_5", 4500, 2.0, 2e-7), ("rodas4", 4500, 0.0, 2e-7), ("rodas5p", 2200, 0.0, 2e-7),
+    ("radau-iia-5", 4500, 2.0, 2e-7), ("rodas4", 4500, 0.0, 2e-7), ("rodas5p", 2200, 0.0, 2e-7),
     ("rodas3p", 16000, 0.0, 2e-6), ("ros3p", 18000, 0.0, 2e-7), ("rosenbrock23", 18000, 0.0, 2e-5),
-    ("kvaerno3", 21000, 6.5, 4e-7), ("kvaerno5", 1600, 24.0, 2e-6), ("l_stable_sdirk_4", 6500, 14.0, 2e-7),
-    ("sdirk_2_2", 500_000, 5.0, 2e-7),
+    ("kvaerno3", 21000, 6.5, 4e-7), ("kvaerno5", 1600, 24.0, 2e-6), ("l-stable-sdirk-4", 6500, 14.0, 2e-7),
+    ("sdirk-2-2", 500_000, 5.0, 2e-7),
 ]
 
 

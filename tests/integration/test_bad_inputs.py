@@ -47,9 +47,8 @@ def user_directory(path):
 def other_sweep_store(path):
     """A store batchode wrote for some other sweep."""
     ResultStore.create_or_resume(path, fingerprint="another sweep", chunks=[(0, 1)], times=np.array([1.0]),
-                                 initial_state=np.zeros((1, 1)), parameters=np.zeros((1, 2)), state_rows=1,
-                                 n_observables=0, summary_shape=None, precision=np.dtype(np.float64),
-                                 metadata={"method": "tsit5"})
+                                 initial_state=np.zeros((1, 1)), parameters=np.zeros((1, 2)),
+                                 outputs={"y": ((1, 1), np.dtype(np.float64))}, metadata={"method": "tsit5"})
     return path
 
 

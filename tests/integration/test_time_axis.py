@@ -45,7 +45,7 @@ def lorenz_references():
 #: One method of every family and error estimate: explicit FSAL pair,
 #: explicit with a residual estimate, a high-order pair, a DIRK, a Rosenbrock
 #: method, a fully implicit method and a history estimate.
-FAMILIES = ["tsit5", "classical-rk4", "dop853", "kvaerno5", "rodas5p", "radau_iia_5", "backwards_euler"]
+FAMILIES = ["tsit5", "classical-rk4", "dop853", "kvaerno5", "rodas5p", "radau-iia-5", "backwards-euler"]
 
 
 @pytest.fixture(scope="module")
@@ -103,33 +103,33 @@ def test_step_to_saves_lands_on_every_save(lorenz, lorenz_references):
 #: same way. DOP853's end-point error at t = 2 happens to be small (1e-11),
 #: hence its 19. Each bound is about twice the measurement, at least 3.
 INTERPOLATION_ERROR_MULTIPLE = {
-    "backwards_euler": 4.0,  # 1.6 (Hermite)
+    "backwards-euler": 4.0,  # 1.6 (Hermite)
     "bogacki-shampine-32": 3.0,  # 1.0
     "cash-karp-54": 320.0,  # 159 (Hermite)
     "classical-rk4": 3.0,  # 1.1 (Hermite)
-    "crank_nicolson": 3.0,  # 1.0 (Hermite)
+    "crank-nicolson": 3.0,  # 1.0 (Hermite)
     "dormand-prince-54": 3.0,  # 0.9
     "dormand-prince-853": 40.0,  # 18.7
     "euler": 3.0,  # 1.1 (Hermite)
     "fehlberg-45": 60.0,  # 27.6 (Hermite)
-    "gauss_legendre_4": 15.0,  # 6.0 (collocation; the end points of a symmetric method are superconvergent)
-    "gauss_legendre_6": 3.0,  # 1.3 (collocation)
+    "gauss-legendre-4": 15.0,  # 6.0 (collocation; the end points of a symmetric method are superconvergent)
+    "gauss-legendre-6": 3.0,  # 1.3 (collocation)
     "heun-21": 3.0,  # 1.1 (Hermite)
-    "implicit_midpoint": 5.0,  # 2.1 (Hermite)
+    "implicit-midpoint": 5.0,  # 2.1 (Hermite)
     "kvaerno3": 3.0,  # 1.0 (Hermite)
     "kvaerno5": 100.0,  # 45 (Hermite)
-    "l_stable_dirk_3": 3.0,  # 1.0 (Hermite)
-    "l_stable_sdirk_4": 5.0,  # 2.3 (Hermite)
-    "radau_iia_3": 3.0,  # 1.0 (collocation)
-    "radau_iia_5": 10.0,  # 4.0 (collocation; 12.2 with the Hermite cubic)
+    "l-stable-dirk-3": 3.0,  # 1.0 (Hermite)
+    "l-stable-sdirk-4": 5.0,  # 2.3 (Hermite)
+    "radau-iia-3": 3.0,  # 1.0 (collocation)
+    "radau-iia-5": 10.0,  # 4.0 (collocation; 12.2 with the Hermite cubic)
     "ralston-33": 3.0,  # 1.0 (Hermite)
     "rodas3p": 3.0,  # 1.0 (Hermite)
     "rodas4": 3.0,  # 1.4
     "rodas5p": 5.0,  # 2.1
     "ros3p": 3.0,  # 1.0 (Hermite)
     "rosenbrock23": 3.0,  # 1.0 (Hermite)
-    "sdirk_2_2": 3.0,  # 1.1 (Hermite)
-    "trapezoidal_dirk": 3.0,  # 1.0 (Hermite)
+    "sdirk-2-2": 3.0,  # 1.1 (Hermite)
+    "trapezoidal-dirk": 3.0,  # 1.0 (Hermite)
     "tsit5": 6.0,  # 2.9
     "vern7": 3.0,  # 1.4
 }
@@ -224,7 +224,7 @@ def test_backward_lorenz_matches_scipy(lorenz):
     assert np.abs(backward.final_state - [1.0, 0.0, 0.0]).max() < 1e-5
 
 
-@pytest.mark.parametrize("method", ["rodas5p", "kvaerno5", "radau_iia_5"])
+@pytest.mark.parametrize("method", ["rodas5p", "kvaerno5", "radau-iia-5"])
 def test_backward_stiff_problem_matches_scipy(method):
     """y' = k (y - cos t) - sin t with k = 1000, from t = 1 back to 0: stiff backwards, y = cos t attracts.
 

@@ -19,8 +19,8 @@ WINDOWS = dict(save_every=0.01, summarise_every=0.5)  # value_solver computes su
 def layout(runs=2):
     """The smallest arguments of ResultStore.create_or_resume: two runs of one state, one chunk."""
     return dict(chunks=[(0, runs)], times=np.array([0.0, 1.0]), initial_state=np.zeros((runs, 1)),
-                parameters=np.zeros((runs, 1)), state_rows=2, n_observables=0, summary_shape=None,
-                precision=np.dtype(np.float64), metadata={"method": "test"})
+                parameters=np.zeros((runs, 1)), outputs={"y": ((2, 1), np.dtype(np.float64))},
+                metadata={"method": "test"})
 
 
 def user_files(directory):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import batchode
-from batchode.batch.body import argument_position
+from batchode.batch.body import SCHEMA
 from batchode.outputs import METRICS
 
 SPAN, SAVE_EVERY = (0.0, 2.0), 0.01
@@ -104,7 +104,7 @@ def test_summaries_without_a_time_series(value_solver, value_run, lorenz_radius)
     batch = solver.prepare(SPAN, parameters=SWEEP, save_every=SAVE_EVERY, summarise_every=0.5)
     assert batch.shape.state_rows == 1
     args = solver.chunk_arguments(batch, 0, batch.shape.n_runs)
-    assert args[argument_position("states")].shape == (6, 1, 3)  # the kernel's state output: one row per run
+    assert args[SCHEMA.position("states")].shape == (6, 1, 3)  # the kernel's state output: one row per run
     result = solver.solve(SPAN, parameters=SWEEP, save_every=SAVE_EVERY, summarise_every=0.5)
     assert result.y.shape == (6, 1, 3) and result.t.tolist() == [2.0]
     np.testing.assert_array_equal(result.final_state, value_run.final_state)

@@ -12,7 +12,7 @@ from batchode.systems.examples import lorenz, robertson
 # per-thread persistent array), 0 spills; 80 registers and 512 bytes with
 # the coupled 9 x 9 stage LU and a separate 3 x 3 error filter.
 @pytest.mark.parametrize("system, method", [(lorenz, "kvaerno3"), (robertson, "rodas4"),
-                                            (robertson, "radau_iia_5")])
+                                            (robertson, "radau-iia-5")])
 def test_three_state_implicit_kernels_do_not_spill(ptx_toolchain, system, method):
     solver = Solver(system(), method=method, precision="float32", backend="cuda")
     # With saves: the kernel that interpolates them, the larger of the two.

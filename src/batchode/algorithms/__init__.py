@@ -9,30 +9,35 @@ from batchode.algorithms.rosenbrock import RosenbrockStep
 from batchode.algorithms.tableaus import ButcherTableau, available_methods, estimates_error, get_tableau
 
 
-def make_step(method, system_factory, compute_error: bool, linear_solver=None, newton_settings=None,
-              tolerances=None, dense_output=False):
+def make_step(method, system_factory, compute_error: bool, linear_solver=None, tolerances=None,
+              newton_settings=None, dense_output=False):
     """The step factory for ``method`` (a name or a tableau) on ``system_factory``.
 
-    DIRK methods get a Newton child (``newton_settings``: Newton's settings)
-    holding the linear solver ``linear_solver`` ("dense", "gmres", "minres",
-    or None for the default by system size); Rosenbrock methods hold the
-    linear solver directly. Fully implicit methods iterate on their coupled
-    stages themselves (Newton's ``rtol``, ``atol``, ``tolerance`` and
-    ``max_iterations`` become theirs) with a dense LU, so ``linear_solver``
-    must be "dense" or None for them. ``tolerances`` (``rtol`` and
-    ``atol``) go to an explicit step only when it forms a residual
-    estimate, and to a DIRK step only when it forms a history estimate,
-    the steps that weigh errors themselves; every other step stays
+    DIRK methods get a Newton child holding the linear solver
+    ``linear_solver`` ("dense", "gmres", "minres", or None for the default
+    by system size); Rosenbrock methods hold the linear solver directly.
+    Fully implicit methods iterate on their coupled stages themselves with a
+    dense LU, so ``linear_solver`` must be "dense" or None for them.
+
+    ``tolerances`` (``rtol`` and ``atol``, the run's) go to every factory of
+    the step that weighs errors with them: Newton (DIRK) and the fully
+    implicit iteration, whose convergence tests use the error weights; an
+    explicit step only when it forms a residual estimate, and a DIRK step
+    only when it forms a history estimate. Every other step stays
     independent of the tolerances, so its compiled code is shared across
-    them. ``dense_output`` asks an explicit, Rosenbrock or fully implicit
-    step whose tableau has its own interpolant (a fully implicit step: its
-    collocation polynomial) to keep its stages for it (the loop's saves).
+    them. ``newton_settings`` (Newton's settings, or ``tolerance`` and
+    ``max_iterations`` of the fully implicit iteration) override what
+    ``tolerances`` set. ``dense_output`` asks an explicit, Rosenbrock or
+    fully implicit step whose tableau has its own interpolant (a fully
+    implicit step: its collocation polynomial) to keep its stages for it
+    (the loop's saves).
     """
     from batchode.solvers.linear import make_linear_solver
     from batchode.solvers.newton import Newton
 
     tableau = get_tableau(method)
     common = dict(tableau=tableau, n_states=system_factory.n_states, compute_error=compute_error)
+    newton = {**(tolerances or {}), **(newton_settings or {})}
 
     def weights(estimate):
         return (tolerances or {}) if compute_error and estimate is not None else {}
@@ -40,9 +45,8 @@ def make_step(method, system_factory, compute_error: bool, linear_solver=None, n
     if tableau.family == "erk":
         return ERKStep(system_factory, **common, **weights(tableau.residual_estimate), dense_output=dense_output)
     if tableau.family == "dirk":
-        newton = Newton(system_factory, make_linear_solver(linear_solver, system_factory),
-                        **(newton_settings or {}))
-        return DIRKStep(system_factory, newton, **common, **weights(tableau.history_estimate))
+        newton_factory = Newton(system_factory, make_linear_solver(linear_solver, system_factory), **newton)
+        return DIRKStep(system_factory, newton_factory, **common, **weights(tableau.history_estimate))
     if tableau.family == "rosenbrock":
         return RosenbrockStep(system_factory, make_linear_solver(linear_solver, system_factory), **common,
                               dense_output=dense_output)
@@ -50,7 +54,6 @@ def make_step(method, system_factory, compute_error: bool, linear_solver=None, n
         if linear_solver is not None and str(linear_solver).strip().lower() != "dense":
             raise ValueError(f"method {tableau.name!r} solves its {tableau.stages} coupled stages with a dense "
                              f"LU; linear_solver={linear_solver!r} is not available for it (use 'dense' or None)")
-        newton = newton_settings or {}
         iteration = {key: newton[key] for key in ("rtol", "atol") if key in newton}
         iteration.update({f"newton_{key}": newton[key] for key in ("tolerance", "max_iterations") if key in newton})
         return FIRKStep(system_factory, **common, **iteration, dense_output=dense_output)

@@ -39,7 +39,7 @@ from __future__ import annotations
 import attrs
 
 from batchode.algorithms.base import RungeKuttaSettings, RungeKuttaStep, optional_tolerances, require_tolerances
-from batchode.algorithms.source import StepSource
+from batchode.algorithms.source import LINEAR_COUNTER, NEWTON_COUNTER, StepSource
 from batchode.algorithms.tableaus.butcher import HistoryEstimate
 from batchode.control.base import tolerance_values
 from batchode.factory import runtime_setting
@@ -145,8 +145,8 @@ class DIRKStep(RungeKuttaStep):
             code.add(
                 f"    status, iterations, linear_iterations = newton({stage_time}, base, dt * {name}, p, k_{r}, "
                 f"{prepare}, newton_settings, newton_shared, newton_persistent)",
-                "    counters[2] += iterations",
-                "    counters[3] += linear_iterations",
+                f"    {NEWTON_COUNTER} += iterations",
+                f"    {LINEAR_COUNTER} += linear_iterations",
                 "    if status != 0:",
                 "        return status",
             )

@@ -22,8 +22,8 @@ Step contract (every algorithm family keeps it)::
    call: ``(t, y)`` is a newly accepted point when ``fsal_valid`` is set,
    and the history holds ``accepted`` points before it (a history
    estimate; the other steps ignore ``accepted``).
-5. ``counters`` (int32) accumulates work: ``counters[2]`` Newton
-   iterations and ``counters[3]`` linear-solver iterations (implicit
+5. ``counters`` (int32) accumulates work: the Newton and linear-solver
+   iterations (:class:`batchode.counters.Counter`; implicit
    families; explicit steps leave it alone).
 6. ``settings`` is the step's block of the run-time values (its own
    numbers, then its children's blocks: Newton's, the linear solver's);

@@ -28,7 +28,7 @@ the real ``2n x 2n`` system::
     [[alpha I - dt J, -beta I        ],   [dW_p]
      [beta I,          alpha I - dt J]] . [dW_q]
 
-for the pair's two components of ``W``. For ``radau_iia_5`` that is a real
+for the pair's two components of ``W``. For ``radau-iia-5`` that is a real
 and a complex LU of size n (RADAU5's ``E1`` and ``E2``) in place of a real
 LU of size ``3n``. Each block is factorised by its own
 :class:`DenseMatrixLU` child, which owns its buffers. The complex block
@@ -71,7 +71,7 @@ layout. Tableaus whose ``A`` is singular or not diagonalisable are refused.
    no further evaluation of f.
 5. Error estimate (``compute_error``): for a tableau with a
    :class:`~batchode.algorithms.tableaus.radau.FilteredErrorEstimate`
-   (``radau_iia_5``), RADAU5's filtered estimate (HW II, IV.8, eqs.
+   (``radau-iia-5``), RADAU5's filtered estimate (HW II, IV.8, eqs.
    (8.19)-(8.20))::
 
        error = (I - dt gamma0 J)^-1 gamma0 (dt f(t, y) + sum_i e_i z_i)
@@ -85,9 +85,9 @@ layout. Tableaus whose ``A`` is singular or not diagonalisable are refused.
    refinement of the estimate on the first step and after a rejection (a
    second filtered solve with ``f(t, y + error)``) is not done.
 
-Work counters: every iteration adds one to ``counters[2]`` (Newton) and
-one to ``counters[3]`` (one direct solve of the stage system, block by
-block); the error filter adds one solve.
+Work counters (:class:`batchode.counters.Counter`): every iteration adds
+one Newton iteration and one linear solve (one direct solve of the stage
+system, block by block); the error filter adds one solve.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ import numpy as np
 
 from batchode.algorithms.base import RungeKuttaSettings, RungeKuttaStep
 from batchode.algorithms.interpolation import InterpolantBuild, InterpolatingStep, nothing_to_prepare
-from batchode.algorithms.source import StepSource
+from batchode.algorithms.source import LINEAR_COUNTER, NEWTON_COUNTER, StepSource
 from batchode.algorithms.tableaus import filtered_error_estimate
 from batchode.algorithms.tableaus.transformation import stage_transformation
 from batchode.control.base import tolerance_tuple, tolerance_values
@@ -260,7 +260,6 @@ class FIRKStep(RungeKuttaStep):
         code = StepSource(self.precision)
         transformed = [f"w_{r}" for r in range(s)]
         derivatives = [f"f_{r}" for r in range(s)]
-        updates = [f"delta_{r}" for r in range(s)]
         rows = [code.weights(f"t_{r}", transform[r]) for r in range(s)]
         inverse_rows = [code.weights(f"ti_{r}", transformation.inverse[r]) for r in range(s)]
         code.add(
@@ -291,6 +290,25 @@ class FIRKStep(RungeKuttaStep):
             self._add_prediction(code)
             code.add(f"        for j in range({n}):",
                      *[f"            w_{r}[j] = {code.combination(inverse_rows[r], derivatives)}" for r in range(s)])
+        self._add_iteration(code, rows, inverse_rows, lam)
+        if self.predicts:
+            code.add(f"    for j in range({n}):",
+                     *[f"        old[{r * n} + j] = {code.combination(rows[r], transformed)}" for r in range(s)])
+        solution = code.weights("d", np.array(self._solution_weights()) @ transform)
+        code.add(f"    for j in range({n}):",
+                 f"        y_new[j] = y[j] + {code.combination(solution, transformed)}")
+        if settings.compute_error:
+            self._add_error(code, transformed, transform)
+        code.add("    return 0")
+        return code
+
+    def _add_iteration(self, code: StepSource, rows, inverse_rows, lam: np.ndarray) -> None:
+        """Lines of the simplified Newton iteration on the transformed increments, until it converges."""
+        tableau, n = self.tableau, self.settings.n_states
+        s, m = tableau.stages, tableau.stages * n
+        transformed = [f"w_{r}" for r in range(s)]
+        derivatives = [f"f_{r}" for r in range(s)]
+        updates = [f"delta_{r}" for r in range(s)]
         code.add("    previous = zero",
                  "    converged = False",
                  "    for iteration in range(max_iterations):")
@@ -308,8 +326,8 @@ class FIRKStep(RungeKuttaStep):
             code.add(f"        block = delta[{block.first * n}:{(block.first + block.width) * n}]",
                      f"        block_shared, block_persistent = {block.name}_view(shared, persistent)",
                      f"        {block.name}_solve(block, block, p, block_shared, block_persistent)")
-        code.add("        counters[2] += 1",
-                 "        counters[3] += 1",
+        code.add(f"        {NEWTON_COUNTER} += 1",
+                 f"        {LINEAR_COUNTER} += 1",
                  "        size = zero",
                  f"        for j in range({n}):",
                  "            weight = dtype(settings[atol_at + j]) + abs(y[j]) * dtype(settings[rtol_at + j])",
@@ -332,16 +350,6 @@ class FIRKStep(RungeKuttaStep):
                  "        return newton_failed",
                  "    history[0] = eta",
                  "    history[1] = dt")
-        if self.predicts:
-            code.add(f"    for j in range({n}):",
-                     *[f"        old[{r * n} + j] = {code.combination(rows[r], transformed)}" for r in range(s)])
-        solution = code.weights("d", np.array(self._solution_weights()) @ transform)
-        code.add(f"    for j in range({n}):",
-                 f"        y_new[j] = y[j] + {code.combination(solution, transformed)}")
-        if settings.compute_error:
-            self._add_error(code, transformed, transform)
-        code.add("    return 0")
-        return code
 
     def _add_block_factorisation(self, code: StepSource, block: _Block, lam: np.ndarray) -> None:
         """Lines forming and factorising ``block``'s ``gamma I - dt J`` or ``(alpha + i beta) I - dt J``."""
@@ -416,7 +424,7 @@ class FIRKStep(RungeKuttaStep):
             f"        error[j] = dt * state[j] + {code.combination(errors, transformed)}",
             f"    filter_shared, filter_persistent = {block.name}_view(shared, persistent)",
             f"    {block.name}_solve(error, error, p, filter_shared, filter_persistent)",
-            "    counters[3] += 1",
+            f"    {LINEAR_COUNTER} += 1",
         )
 
     def runtime_values(self) -> dict:

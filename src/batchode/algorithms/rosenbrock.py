@@ -21,7 +21,7 @@ import attrs
 
 from batchode.algorithms.base import RungeKuttaSettings, RungeKuttaStep
 from batchode.algorithms.interpolation import InterpolantBuild, InterpolatingStep, nothing_to_prepare
-from batchode.algorithms.source import StepSource
+from batchode.algorithms.source import LINEAR_COUNTER, StepSource
 
 
 @attrs.frozen
@@ -110,7 +110,7 @@ class RosenbrockStep(RungeKuttaStep):
             total = " + ".join(["rhs[j]"] + extra)
             code.add(f"        rhs[j] = scale * ({total})",
                      f"    status, iterations = solve(rhs, u_{r}, p, linear_settings, linear_shared, linear_persistent)",
-                     "    counters[3] += iterations",
+                     f"    {LINEAR_COUNTER} += iterations",
                      "    if status != 0:",
                      "        return status")
         solution = code.weights("m", tableau.m)

@@ -7,6 +7,11 @@ generated step does the arithmetic a hand-written one would.
 
 from __future__ import annotations
 
+from batchode.counters import Counter
+
+#: The work counters steps add to, as generated code names them.
+NEWTON_COUNTER = f"counters[{int(Counter.NEWTON_ITERATIONS)}]"
+LINEAR_COUNTER = f"counters[{int(Counter.LINEAR_ITERATIONS)}]"
 
 class StepSource:
     """Collects the lines and constants of one generated step function."""

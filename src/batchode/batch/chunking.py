@@ -19,7 +19,7 @@ import sys
 import attrs
 import numpy as np
 
-from batchode.status import Status
+from batchode.batch.body import SCHEMA
 
 #: Default runs per CPU chunk: large enough that the per-launch overhead
 #: (starting numba's thread pool) is negligible, small enough that a
@@ -31,8 +31,6 @@ DEVICE_MEMORY_FRACTION = 0.5
 #: much host memory, and 4 GiB still holds over 250,000 runs of 1000 saved
 #: times of 4 float32 states, about one full wave of an H100's threads.
 DEVICE_CHUNK_BYTES = 4 << 30
-#: Bytes per run of the int32 counters (4) and the status, and the float64 end time.
-_FIXED_BYTES_PER_RUN = 5 * 4 + 8
 #: Chunks a solve is cut into (unless ``progress=False``) so that its
 #: progress bar, which moves once per chunk, moves this many times.
 PROGRESS_CHUNKS = 20
@@ -60,47 +58,43 @@ def format_bytes(count: float) -> str:
 
 @attrs.frozen
 class BatchShape:
-    """Sizes of one batch's kernel arrays.
+    """Sizes of one batch's kernel arrays (their shapes come from :data:`batchode.batch.body.SCHEMA`).
 
     Attributes
     ----------
     n_runs, n_states, n_parameters : int
     state_rows : int
         Rows of saved states per run (the save times, or 1 without a time series).
-    observable_columns : int
-        Observables saved per row (at least 1: an unused array still has one column).
+    n_observables : int
+        Observables saved per row (0: none are saved).
     n_windows, summary_width : int
-        Summary rows per run and values per row (``n_windows`` is at least 1).
-    itemsize : int
-        Bytes per float of the working precision.
+        Summary rows per run and values per row (``summary_width`` 0: no
+        summaries; ``n_windows`` is at least 1).
+    precision : numpy dtype
+        The working precision.
     n_events, event_records : int
-        Events detected, and occurrences recorded per event (the most any
-        event records; both at least 1: arrays without events have one
-        unused slot).
+        Events detected (0: none), and occurrences recorded per event (the
+        most any event records, at least 1).
     """
 
     n_runs: int
     n_states: int
     n_parameters: int
     state_rows: int
-    observable_columns: int
+    n_observables: int
     n_windows: int
     summary_width: int
-    itemsize: int
-    n_events: int = 1
+    precision: np.dtype = attrs.field(converter=np.dtype)
+    n_events: int = 0
     event_records: int = 1
 
     @property
     def input_bytes_per_run(self) -> int:
-        return (self.n_states + self.n_parameters) * self.itemsize
+        return SCHEMA.bytes_per_run(self, "input")
 
     @property
     def output_bytes_per_run(self) -> int:
-        floats = (self.state_rows * (self.n_states + self.observable_columns)
-                  + self.n_windows * max(self.summary_width, 1) + self.n_states
-                  + self.n_events * self.event_records * self.n_states)
-        event_bytes = self.n_events * (4 + 8 * self.event_records)  # counts (int32) and times (float64)
-        return floats * self.itemsize + _FIXED_BYTES_PER_RUN + event_bytes
+        return SCHEMA.bytes_per_run(self, "output")
 
     @property
     def bytes_per_run(self) -> int:
@@ -112,36 +106,19 @@ class BatchShape:
         """Host memory the complete results take."""
         return self.n_runs * self.output_bytes_per_run
 
-    def allocate_outputs(self, precision, runs: int | None = None, runs_last: bool = False) -> tuple:
-        """Output arrays, in :data:`batchode.batch.body.OUTPUT_ARGUMENTS` order.
-
-        States, observables, summaries, counters, status, end states, end
-        times, event counts, event times and event states (times are
-        float64 whatever the working precision).
+    def allocate_outputs(self, runs: int | None = None, runs_last: bool = False) -> tuple:
+        """The kernel's output arrays (:meth:`batchode.batch.body.KernelSchema.allocate_outputs`).
 
         For ``runs`` runs (default: the whole batch), run-major, or with the
         run axis last (the coalesced CUDA layout) when ``runs_last``.
         """
-        runs = self.n_runs if runs is None else runs
-
-        def shape(*dims):
-            return (*dims, runs) if runs_last else (runs, *dims)
-
-        # Status starts as NOT_RUN: the kernel overwrites it for every run it
-        # integrates, so an interrupted solve can tell which runs it finished.
-        return (np.empty(shape(self.state_rows, self.n_states), precision),
-                np.empty(shape(self.state_rows, self.observable_columns), precision),
-                np.empty(shape(self.n_windows, max(self.summary_width, 1)), precision),
-                np.zeros(shape(4), np.int32), np.full(runs, int(Status.NOT_RUN), np.int32),
-                np.empty(shape(self.n_states), precision), np.empty(runs, np.float64),
-                np.zeros(shape(self.n_events), np.int32), np.empty(shape(self.n_events, self.event_records)),
-                np.empty(shape(self.n_events, self.event_records, self.n_states), precision))
+        return SCHEMA.allocate_outputs(self, self.n_runs if runs is None else runs, runs_last)
 
     def describe(self) -> str:
         return (f"{self.n_runs} runs x {format_bytes(self.bytes_per_run)} per run "
                 f"(inputs {format_bytes(self.input_bytes_per_run)}, outputs "
                 f"{format_bytes(self.output_bytes_per_run)}: {self.state_rows} saved rows of "
-                f"{self.n_states} states + {self.observable_columns} observable columns, "
+                f"{self.n_states} states + {self.n_observables} observables, "
                 f"{self.n_windows} summary rows of {self.summary_width}); results "
                 f"{format_bytes(self.output_bytes)} in all")
 
@@ -265,6 +242,54 @@ def plan_chunks(shape: BatchShape, budget_bytes: int | None, max_runs: int | Non
     return [(c * per_chunk, min((c + 1) * per_chunk, shape.n_runs)) for c in range(count)]
 
 
+def chunk_budget(backend, chunk_memory=None) -> int | None:
+    """Most bytes of one chunk's arrays: ``chunk_memory`` checked, or the backend's default.
+
+    CUDA's default shares :data:`DEVICE_MEMORY_FRACTION` of the free device
+    memory among the chunks in flight, at most :data:`DEVICE_CHUNK_BYTES`
+    each; the CPU (and the simulator, which cannot ask) has no limit.
+    """
+    if chunk_memory is not None:
+        if not (isinstance(chunk_memory, (int, np.integer)) and chunk_memory > 0):
+            raise ValueError(f"chunk_memory must be a positive number of bytes, got {chunk_memory!r}")
+        return int(chunk_memory)
+    if backend.name != "cuda":
+        return None
+    free = free_device_memory()
+    if free is None:
+        return None
+    return min(int(free * DEVICE_MEMORY_FRACTION) // backend.chunks_in_flight, DEVICE_CHUNK_BYTES)
+
+
+def chunk_run_limit(backend, chunk_runs=None) -> int | None:
+    """Most runs of one chunk: ``chunk_runs`` checked, or :data:`CPU_CHUNK_RUNS` on the CPU (none on CUDA)."""
+    if chunk_runs is not None:
+        if not (isinstance(chunk_runs, (int, np.integer)) and chunk_runs > 0):
+            raise ValueError(f"chunk_runs must be a positive integer, got {chunk_runs!r}")
+        return int(chunk_runs)
+    return CPU_CHUNK_RUNS if backend.name == "cpu" else None
+
+
+def staging_bytes(backend, shape: BatchShape, chunks) -> int:
+    """Host memory CUDA's pinned copy buffers take: a chunk's arrays per chunk in flight.
+
+    0 on the CPU, which writes straight into the results.
+    """
+    if backend.name != "cuda":
+        return 0
+    largest = max(stop - start for start, stop in chunks)
+    return backend.chunks_in_flight * largest * shape.bytes_per_run
+
+
+def plan_batch(shape: BatchShape, backend, chunk_memory=None, chunk_runs=None, progress=None) -> list:
+    """The chunks of a solve with the arguments ``chunk_memory``, ``chunk_runs`` and ``progress`` it was given.
+
+    A chunk size the user chose is kept: the progress bar does not cut it.
+    """
+    return plan_chunks(shape, chunk_budget(backend, chunk_memory), chunk_run_limit(backend, chunk_runs),
+                       progress=progress if chunk_runs is None else False, backend=backend.name)
+
+
 def progress_bar(progress, total: int):
     """A tqdm bar over runs, with runs per second; ``progress=None`` shows it on a terminal after 2 s."""
     from tqdm.auto import tqdm
@@ -277,5 +302,5 @@ def progress_bar(progress, total: int):
 
 __all__ = ["CPU_CHUNK_RUNS", "CPU_PROGRESS_FLOOR", "DEVICE_CHUNK_BYTES", "DEVICE_MEMORY_FRACTION",
            "DEVICE_PROGRESS_FLOOR", "PROGRESS_CHUNKS", "BatchShape", "available_host_memory", "check_host_memory",
-           "format_bytes", "free_device_memory", "plan_chunks", "progress_bar", "progress_floor",
-           "resident_threads"]
+           "chunk_budget", "chunk_run_limit", "format_bytes", "free_device_memory", "plan_batch", "plan_chunks",
+           "progress_bar", "progress_floor", "resident_threads", "staging_bytes"]

@@ -26,6 +26,9 @@ import threading
 
 import attrs
 
+from batchode.batch.body import SCHEMA
+from batchode.batch.launch import run_chunk
+
 #: Times Dask retries a chunk whose task raised (a lost worker does not count).
 RETRIES = 2
 #: Chunks per worker thread when the user sets no chunk size: several, so
@@ -42,15 +45,15 @@ class SolverSpec:
     """What a worker needs to rebuild a solver: its class, the system and the user's settings.
 
     ``solver_type`` is :class:`batchode.Solver` (or a subclass), pickled by
-    reference: this module takes it from the solver it is given rather than
-    importing :mod:`batchode.api`, which imports this module. ``key``
+    reference: the solver hands it over, since this layer does not import
+    the one above it. A worker calls ``solver_type(system, **settings)``
+    and asks the solver for its kernel (``kernel_for``). ``key``
     identifies the configuration: workers keep one solver per key.
     """
 
     solver_type: type
     system: object
     settings: dict
-    locations: dict
     key: str
 
 
@@ -92,7 +95,7 @@ def _worker_solver(spec: SolverSpec):
     with _LOCK:
         solver = _SOLVERS.get(spec.key)
         if solver is None:
-            solver = spec.solver_type(spec.system, **spec.settings, **spec.locations)
+            solver = spec.solver_type(spec.system, **spec.settings)
             _SOLVERS[spec.key] = solver
             _COMPILATIONS[0] += 1
     return solver
@@ -118,20 +121,20 @@ def run_chunk_task(spec: SolverSpec, index: int, batch, store_path):
     """
     from batchode.batch.store import ResultStore
 
-    solver = _worker_solver(spec)
+    kernel = _worker_solver(spec).kernel_for(batch)
     _use_worker_threads()
-    # The compile lock: a worker with several threads compiles its solver once.
+    # The compile lock: a worker with several threads compiles its kernel once.
     with _LOCK:
-        solver.kernel.built  # noqa: B018 - builds (compiles) on first access
-    produced = solver.run_chunk(batch, 0, batch.shape.n_runs)
+        kernel.built  # noqa: B018 - builds (compiles) on first access
+    produced = run_chunk(kernel, batch, 0, batch.shape.n_runs)
     if store_path is None:
         return index, produced
-    ResultStore.open(store_path, mode="r+").write_chunk(index, solver.store_outputs(produced, batch))
+    ResultStore.open(store_path, mode="r+").write_chunk(index, SCHEMA.field_values(batch.shape, produced))
     return index, None
 
 
-def solve_chunks_on_cluster(solver, batch, chunks, todo, client, store, results, bar) -> None:
-    """Run chunks ``todo`` of ``batch`` on ``client``'s cluster.
+def solve_chunks_on_cluster(spec: SolverSpec, batch, chunks, todo, client, store, results, bar) -> None:
+    """Run chunks ``todo`` of ``batch`` on ``client``'s cluster, each worker with the solver ``spec`` describes.
 
     Outputs go to ``store`` (by the workers) or, gathered, into the
     run-major ``results`` arrays. Blocks until every chunk is done; raises
@@ -141,7 +144,6 @@ def solve_chunks_on_cluster(solver, batch, chunks, todo, client, store, results,
     check_client(client)
     from distributed import as_completed
 
-    spec = SolverSpec(type(solver), solver.system, solver.settings, solver.locations, solver.configuration_key)
     # hash=False: a fresh key per solve, so a second solve never races the
     # release of the first one's copy of an equal spec.
     [spec_future] = client.scatter([spec], broadcast=True, hash=False)
@@ -149,10 +151,8 @@ def solve_chunks_on_cluster(solver, batch, chunks, todo, client, store, results,
     futures = []
     for index in todo:
         start, stop = chunks[index]
-        part = attrs.evolve(batch, initial=batch.initial[start:stop], parameters=batch.parameters[start:stop],
-                            shape=attrs.evolve(batch.shape, n_runs=stop - start))
-        futures.append(client.submit(run_chunk_task, spec_future, index, part, store_path, pure=False,
-                                     retries=RETRIES, key=f"batchode-chunk-{spec.key[:16]}-{index}"))
+        futures.append(client.submit(run_chunk_task, spec_future, index, batch.runs(start, stop), store_path,
+                                     pure=False, retries=RETRIES, key=f"batchode-chunk-{spec.key[:16]}-{index}"))
     for future in as_completed(futures):
         index, produced = future.result()
         start, stop = chunks[index]

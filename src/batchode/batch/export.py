@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from batchode.counters import Counter
 from batchode.status import Status, decode
 from batchode.version import __version__
 
@@ -39,7 +40,7 @@ DEFAULT_PLOT_RUNS = 5
 ROW_DIMS = {"state": "initial_state_row", "parameter": "parameter_row"}
 
 #: Per-run work counters, exported under their attribute names.
-COUNTERS = ("n_accepted", "n_rejected", "n_newton_iterations", "n_linear_iterations")
+COUNTERS = tuple(counter.field for counter in Counter)
 
 #: Names the Dataset uses itself; parameters and ``initial_<state>`` must avoid them.
 DATASET_NAMES = ("run", "time", "state", "observable", "y", "observables", "status", "status_name", "t_final",
@@ -163,8 +164,7 @@ def to_xarray(result) -> xarray.Dataset:
     flags = [flag for flag in Status if flag]
     status = xr.Variable(run_dims, on_grid(result.status), attrs={
         "flag_masks": np.array([int(flag) for flag in flags], dtype=result.status.dtype),
-        "flag_meanings": " ".join(flag.name for flag in flags),
-    })
+        "flag_meanings": " ".join(flag.name for flag in flags)})
     data = {"y": ((*run_dims, "time", "state"), on_grid(_lazy(result.y))), "status": status,
             "t_final": (run_dims, on_grid(result.t_final)),
             "y_final": ((*run_dims, "state"), on_grid(result.y_final)),
@@ -174,6 +174,16 @@ def to_xarray(result) -> xarray.Dataset:
     if result.observables is not None:
         data["observables"] = ((*run_dims, "time", "observable"), on_grid(_lazy(result.observables)))
         coords["observable"] = _strings(result.observable_names)
+    _add_summaries(result, run_dims, on_grid, data, coords)
+    _add_events(result, run_dims, on_grid, data, coords)
+    coords["status_name"] = (run_dims, on_grid(_strings(decode(result.status))))
+    attrs = {"method": result.method, "backend": result.backend, "precision": result.precision,
+             "batchode_version": __version__, "wall_time": float(result.wall_time)}
+    return xr.Dataset(data, coords, attrs)
+
+
+def _add_summaries(result, run_dims, on_grid, data: dict, coords: dict) -> None:
+    """``summary_<metric>`` variables and their coordinates (nothing without summaries)."""
     if result.summaries:
         coords["window_end"] = ("window", result.summary_times)
         coords["summary_variable"] = _strings(result.summary_variables)
@@ -184,15 +194,15 @@ def to_xarray(result) -> xarray.Dataset:
             dims += (f"{name}_component",)
             coords[f"{name}_component"] = _strings(components)
         data[f"summary_{name}"] = (dims, on_grid(values))
+
+
+def _add_events(result, run_dims, on_grid, data: dict, coords: dict) -> None:
+    """The event variables and the ``event`` coordinate (nothing without events)."""
     if result.event_names:
         coords["event"] = _strings(result.event_names)
         data["event_counts"] = ((*run_dims, "event"), on_grid(result.event_counts))
         data["event_times"] = ((*run_dims, "event", "occurrence"), on_grid(result.event_times))
         data["event_states"] = ((*run_dims, "event", "occurrence", "state"), on_grid(result.event_states))
-    coords["status_name"] = (run_dims, on_grid(_strings(decode(result.status))))
-    attrs = {"method": result.method, "backend": result.backend, "precision": result.precision,
-             "batchode_version": __version__, "wall_time": float(result.wall_time)}
-    return xr.Dataset(data, coords, attrs)
 
 
 def _grid_reshaper(result):

@@ -214,14 +214,40 @@ def split_summaries(raw: np.ndarray, layout, n_variables: int) -> dict:
     return split
 
 
-def make_result(metadata: dict, *, summary, counters, **fields) -> SolveResult:
-    """A :class:`SolveResult` from run-major arrays and the summary layout in ``metadata``."""
-    variables = tuple(metadata["summary_variables"])
+def make_result(metadata: dict, fields: dict, *, t, initial_state, parameters, wall_time: float,
+                output_path=None) -> SolveResult:
+    """A :class:`SolveResult` from a batch's metadata, its result fields and its inputs.
+
+    Parameters
+    ----------
+    metadata : dict
+        What a result store keeps in its attributes: the names of states,
+        observables, parameters and events, the method, backend and
+        precision, the summary layout and times, the grid (JSON).
+    fields : dict
+        The batch's result fields by name, run-major
+        (:meth:`batchode.batch.body.KernelSchema.field_values`); the raw
+        summary rows under ``summaries`` are split per metric here.
+    t, initial_state, parameters : ndarray
+        The saved times, and the runs' inputs, (runs, n) and (runs, n_p).
+    wall_time : float
+    output_path : str, optional
+        The store the fields are read from.
+    """
+    fields = dict(fields)
+    raw_summaries = fields.pop("summaries", None)
+    variables = tuple(metadata["summary_variables"]) if raw_summaries is not None else ()
     layout = [(name, tuple(components), offset) for name, components, offset in metadata["summary_layout"]]
     return SolveResult(
-        **fields, n_accepted=counters[0], n_rejected=counters[1], n_newton_iterations=counters[2],
-        n_linear_iterations=counters[3],
-        summaries=split_summaries(np.asarray(summary), layout, len(variables)) if layout else {},
-        summary_times=np.asarray(metadata["summary_times"]), summary_variables=variables if layout else (),
+        t=t, observables=fields.pop("observables", None), initial_state=initial_state,
+        parameters={name: parameters[:, j] for j, name in enumerate(metadata["parameter_names"])},
+        state_names=tuple(metadata["state_names"]), observable_names=tuple(metadata["observable_names"]),
+        method=metadata["method"], backend=metadata["backend"], precision=metadata["precision"],
+        wall_time=wall_time, output_path=output_path,
+        summaries=split_summaries(np.asarray(raw_summaries), layout, len(variables)) if variables else {},
+        summary_times=np.asarray(metadata["summary_times"]), summary_variables=variables,
         summary_components={name: components for name, components, _ in layout},
+        # Stores written before grids and events were kept have neither: their runs read back flat.
+        grid=RunGrid.from_json(metadata.get("grid", [])), event_names=tuple(metadata.get("event_names", ())),
+        **fields,
     )

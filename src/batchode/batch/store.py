@@ -8,10 +8,9 @@ moment it is written, a failure later loses nothing, and separate writers
 it lazily.
 
 Layout (all run-major): ``t`` (saves), ``initial_state`` (runs, n),
-``parameters`` (runs, n_p), ``y`` (runs, rows, n), ``observables`` (runs,
-rows, n_obs, only when saved), ``summaries`` (runs, windows, width, only
-when selected), ``status``, ``t_final`` and the four counters (runs),
-``y_final`` (runs, n), and ``completed``
+``parameters`` (runs, n_p), one array per result field of the batch (``y``,
+``status``, the counters...; their names, shapes and dtypes come from the
+kernel's I/O schema, :data:`batchode.batch.body.SCHEMA`), and ``completed``
 (one flag per chunk of runs, each in its own Zarr chunk so that concurrent
 writers never touch the same file). The attributes hold the names, the
 method, the combinatorial grid the runs form (``grid``, see
@@ -38,14 +37,12 @@ import shutil
 
 import numpy as np
 
+from batchode.batch.body import SCHEMA
 from batchode.batch.export import _require
-from batchode.batch.grid import RunGrid
 from batchode.batch.results import SolveResult, make_result
 
-#: Output arrays of the kernel that go to the store (besides the summaries).
-COUNTER_NAMES = ("n_accepted", "n_rejected", "n_newton_iterations", "n_linear_iterations")
-#: The event outputs of the kernel, stored under these names when there are events.
-EVENT_OUTPUTS = ("event_counts", "event_times", "event_states")
+#: Result fields that stay on disk when a store is read (the large ones); the others are loaded.
+LAZY_FIELDS = ("y", "observables")
 
 #: The attribute (value True) in the root ``zarr.json`` of every store batchode creates.
 MARKER = "batchode_result_store"
@@ -159,8 +156,7 @@ class ResultStore:
         return cls.create(path, metadata=dict(layout.pop("metadata"), fingerprint=fingerprint), **layout)
 
     @classmethod
-    def create(cls, path, *, chunks, times, initial_state, parameters, state_rows, n_observables,
-               summary_shape, precision, metadata, event_shape=None) -> "ResultStore":
+    def create(cls, path, *, chunks, times, initial_state, parameters, outputs, metadata) -> "ResultStore":
         """Create the store at ``path`` (replacing a store batchode wrote there) with its inputs written.
 
         Parameters
@@ -173,14 +169,9 @@ class ResultStore:
             least one.
         times : ndarray (saves,)
         initial_state, parameters : ndarray (runs, n), (runs, n_p)
-        state_rows : int
-            Saved rows per run.
-        n_observables : int
-            Observables saved per row (0: no ``observables`` array).
-        summary_shape : (windows, width) or None
-        event_shape : (events, records) or None
-            With events: their count, and the occurrences recorded per event.
-        precision : numpy dtype
+        outputs : dict
+            ``name -> (per-run shape, dtype)`` of the arrays the chunks fill
+            (:meth:`batchode.batch.body.KernelSchema.field_layout`).
         metadata : dict
             JSON-compatible attributes (names, method, summary layout...),
             written last: a store without them was never finished.
@@ -194,7 +185,7 @@ class ResultStore:
             When ``path`` exists and is not a store batchode wrote.
         """
         zarr = _require("zarr", "output=<path>", "export")
-        runs, n = initial_state.shape
+        runs = initial_state.shape[0]
         if runs == 0 or not chunks:
             raise ValueError(f"a result store needs at least one run and one chunk; got {runs} runs in "
                              f"{len(chunks)} chunks")
@@ -212,20 +203,8 @@ class ResultStore:
         array("t", times.shape, times.dtype, times)
         array("initial_state", initial_state.shape, initial_state.dtype, initial_state)
         array("parameters", parameters.shape, parameters.dtype, parameters)
-        array("y", (runs, state_rows, n), precision)
-        if n_observables:
-            array("observables", (runs, state_rows, n_observables), precision)
-        if summary_shape is not None:
-            array("summaries", (runs, *summary_shape), precision)
-        if event_shape is not None:
-            array("event_counts", (runs, event_shape[0]), np.int32)
-            array("event_times", (runs, *event_shape), np.float64)
-            array("event_states", (runs, *event_shape, n), precision)
-        array("status", (runs,), np.int32)
-        array("t_final", (runs,), np.float64)
-        array("y_final", (runs, n), precision)
-        for name in COUNTER_NAMES:
-            array(name, (runs,), np.int32)
+        for name, (dims, dtype) in outputs.items():
+            array(name, (runs, *dims), dtype)
         group.create_array("completed", shape=(len(chunks),), dtype=np.int8, chunks=(1,), fill_value=0)
         group.attrs.update(dict(metadata, chunks=[list(c) for c in chunks]))
         return cls(group, path)
@@ -285,22 +264,7 @@ def open_result(path, wall_time: float = 0.0) -> SolveResult:
     if len(done) != len(chunks):
         raise RuntimeError(f"the store at {os.fspath(path)!r} is incomplete: chunks {done} of "
                            f"{len(chunks)} were written")
-    parameters = np.asarray(group["parameters"])
-    observable_names = tuple(attributes["observable_names"])
-    empty_summary = np.empty((parameters.shape[0], 1, 1))
-    return make_result(
-        attributes, t=np.asarray(group["t"]), y=group["y"],
-        observables=group["observables"] if observable_names else None,
-        summary=group["summaries"] if "summaries" in group else empty_summary,
-        status=np.asarray(group["status"]), t_final=np.asarray(group["t_final"]),
-        y_final=np.asarray(group["y_final"]), counters=[np.asarray(group[name]) for name in COUNTER_NAMES],
-        event_names=tuple(attributes.get("event_names", ())),
-        **{name: np.asarray(group[name]) for name in EVENT_OUTPUTS if name in group},
-        initial_state=np.asarray(group["initial_state"]),
-        parameters={name: parameters[:, j] for j, name in enumerate(attributes["parameter_names"])},
-        state_names=tuple(attributes["state_names"]), observable_names=observable_names,
-        method=attributes["method"], backend=attributes["backend"], precision=attributes["precision"],
-        wall_time=wall_time, output_path=os.fspath(path),
-        # Stores written before grids were kept have no "grid": their runs read back flat.
-        grid=RunGrid.from_json(attributes.get("grid", [])),
-    )
+    names = [field.name for field in SCHEMA.fields if field.name in group]
+    fields = {name: group[name] if name in LAZY_FIELDS else np.asarray(group[name]) for name in names}
+    return make_result(attributes, fields, t=np.asarray(group["t"]), initial_state=np.asarray(group["initial_state"]),
+                       parameters=np.asarray(group["parameters"]), wall_time=wall_time, output_path=os.fspath(path))

@@ -126,6 +126,8 @@ class StepController(CUDAFactory):
     Settings = ControllerSettings
     history_size = 0
     is_adaptive = True
+    #: The settings fields of the control law's constants (what a user tunes; the control law reads each).
+    constants: tuple[str, ...] = ()
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

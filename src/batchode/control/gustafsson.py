@@ -37,6 +37,7 @@ class GustafssonController(StepController):
 
     Settings = GustafssonSettings
     history_size = 2
+    constants = ("safety", "qmin", "qmax")
 
     def control_values(self) -> dict:
         s = self.settings

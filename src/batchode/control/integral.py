@@ -34,6 +34,7 @@ class IntegralController(StepController):
     """I controller; stateless between steps."""
 
     Settings = IntegralSettings
+    constants = ("safety", "qmin", "qmax", "qsteady_min", "qsteady_max")
 
     def control_values(self) -> dict:
         return step_ratio_values(self.settings)

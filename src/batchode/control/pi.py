@@ -31,6 +31,7 @@ class PIController(StepController):
 
     Settings = PISettings
     history_size = 1
+    constants = ("safety", "qmin", "qmax", "qsteady_min", "qsteady_max", "beta1", "beta2", "qoldinit")
 
     def control_values(self) -> dict:
         s = self.settings

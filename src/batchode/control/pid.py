@@ -35,6 +35,7 @@ class PIDController(StepController):
 
     Settings = PIDSettings
     history_size = 2
+    constants = ("safety", "qmin", "qmax", "beta1", "beta2", "beta3")
 
     def control_values(self) -> dict:
         s = self.settings

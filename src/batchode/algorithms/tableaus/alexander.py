@@ -10,7 +10,7 @@ and every stage is implicit (no explicit first stage).  Irrational
 coefficients are given to 34 significant digits, computed with sympy
 from the closed forms below.
 
-``sdirk_2_2``
+``sdirk-2-2``
     Two stages, order 2, ``gamma = 1 - 1/sqrt(2)``::
 
         gamma | gamma
@@ -27,13 +27,13 @@ from the closed forms below.
     ``SDIRK22()``.  In every version of OrdinaryDiffEq.jl we inspected,
     the ``SDIRK22(...)`` keyword constructor returns a ``Trapezoid``
     object (its ``SDIRK22Tableau(a = 1 - 1/sqrt(2), ...)`` is never
-    used), so the Julia reference results for ``sdirk_2_2`` are those of
+    used), so the Julia reference results for ``sdirk-2-2`` are those of
     the trapezoidal rule with its divided-difference error estimate
     (see :mod:`batchode.algorithms.tableaus.implicit_classical`), not of
-    this method.  Comparisons of ``sdirk_2_2`` against that reference
+    this method.  Comparisons of ``sdirk-2-2`` against that reference
     should allow for this.
 
-``l_stable_dirk_3``
+``l-stable-dirk-3``
     Three stages, order 3, with ``gamma`` the root near 0.4359 of
     ``6 gamma**3 - 18 gamma**2 + 9 gamma - 1 = 0`` (the L-stability
     condition)::
@@ -62,7 +62,7 @@ _G2 = "0.2928932188134524755991556378951510"
 _ONE_MINUS_G2 = "0.7071067811865475244008443621048490"
 
 SDIRK_2_2 = ButcherTableau(
-    name="sdirk_2_2",
+    name="sdirk-2-2",
     a=[[_G2, 0], [_ONE_MINUS_G2, _G2]],
     b=[_ONE_MINUS_G2, _G2],
     c=[_G2, 1],
@@ -70,7 +70,7 @@ SDIRK_2_2 = ButcherTableau(
     b_hat=[0, 1],
     embedded_order=1,
     citation="R. Alexander, SIAM J. Numer. Anal. 14(6) (1977) 1006-1021 (2-stage, order 2)",
-    aliases=("alexander2", "l_stable_dirk_2", "SDIRK22"),
+    aliases=("alexander2", "l-stable-dirk-2", "SDIRK22"),
 )
 
 # gamma: root of 6 g**3 - 18 g**2 + 9 g - 1 in (0.4, 0.5)
@@ -78,7 +78,7 @@ _G3 = "0.4358665215084589994160194511935568"
 _B3 = ("1.208496649176010070336477684063323", "-0.6443631706844690697524971352568800", _G3)
 
 L_STABLE_DIRK_3 = ButcherTableau(
-    name="l_stable_dirk_3",
+    name="l-stable-dirk-3",
     a=[
         [_G3, 0, 0],
         ["0.2820667392457705002919902744032216", _G3, 0],
@@ -90,5 +90,5 @@ L_STABLE_DIRK_3 = ButcherTableau(
     b_hat=None,
     embedded_order=None,
     citation="R. Alexander, SIAM J. Numer. Anal. 14(6) (1977) 1006-1021 (3-stage, order 3)",
-    aliases=("alexander3", "sdirk_3_3"),
+    aliases=("alexander3", "sdirk-3-3"),
 )

@@ -1,20 +1,20 @@
-"""Gauss-Legendre collocation methods ``gauss_legendre_4`` and ``gauss_legendre_6``.
+"""Gauss-Legendre collocation methods ``gauss-legendre-4`` and ``gauss-legendre-6``.
 
 J. C. Butcher, "Implicit Runge-Kutta processes", *Mathematics of
 Computation* 18 (1964) 50-64 (the ``s``-stage method of order ``2s``
 collocating at the Gauss-Legendre points); tabulated in E. Hairer and
 G. Wanner, *Solving Ordinary Differential Equations II*, 2nd ed.,
 Springer (1996), Section IV.5.  The names
-count the order, so the one-stage member is ``implicit_midpoint``
-(alias ``gauss_legendre_2``).  The methods are fully implicit, of stage
+count the order, so the one-stage member is ``implicit-midpoint``
+(alias ``gauss-legendre-2``).  The methods are fully implicit, of stage
 order ``s``, symmetric and symplectic, A-stable with ``|R(iy)| = 1`` on
 the imaginary axis, and not L-stable (``R(-inf) = (-1)**s``); they are
 not stiffly accurate.
 
-``gauss_legendre_4``: ``c = 1/2 -+ sqrt3/6``,
+``gauss-legendre-4``: ``c = 1/2 -+ sqrt3/6``,
 ``a = [[1/4, 1/4 - sqrt3/6], [1/4 + sqrt3/6, 1/4]]``, ``b = (1/2, 1/2)``.
 
-``gauss_legendre_6``: ``c = 1/2 - sqrt15/10, 1/2, 1/2 + sqrt15/10``,
+``gauss-legendre-6``: ``c = 1/2 - sqrt15/10, 1/2, 1/2 + sqrt15/10``,
 ``b = (5/18, 4/9, 5/18)`` and::
 
     a = [[5/36,              2/9 - sqrt15/15, 5/36 - sqrt15/30],
@@ -33,7 +33,7 @@ from batchode.algorithms.tableaus.butcher import ButcherTableau
 __all__ = ["GAUSS_LEGENDRE_4", "GAUSS_LEGENDRE_6"]
 
 GAUSS_LEGENDRE_4 = ButcherTableau(
-    name="gauss_legendre_4",
+    name="gauss-legendre-4",
     a=[
         ["1/4", "-0.03867513459481288225457439025097873"],
         ["0.5386751345948128822545743902509787", "1/4"],
@@ -45,11 +45,11 @@ GAUSS_LEGENDRE_4 = ButcherTableau(
     embedded_order=None,
     citation="J. C. Butcher, Math. Comp. 18 (1964) 50-64; "
     "E. Hairer, G. Wanner, Solving ODEs II, 2nd ed. (1996), Sect. IV.5",
-    aliases=("gauss4", "gauss_legendre_2_stage"),
+    aliases=("gauss4", "gauss-legendre-2-stage"),
 )
 
 GAUSS_LEGENDRE_6 = ButcherTableau(
-    name="gauss_legendre_6",
+    name="gauss-legendre-6",
     a=[
         [
             "5/36",
@@ -66,5 +66,5 @@ GAUSS_LEGENDRE_6 = ButcherTableau(
     embedded_order=None,
     citation="J. C. Butcher, Math. Comp. 18 (1964) 50-64; "
     "E. Hairer, G. Wanner, Solving ODEs II, 2nd ed. (1996), Sect. IV.5",
-    aliases=("gauss6", "gauss_legendre_3_stage"),
+    aliases=("gauss6", "gauss-legendre-3-stage"),
 )

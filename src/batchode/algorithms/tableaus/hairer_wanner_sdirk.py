@@ -1,4 +1,4 @@
-"""Hairer and Wanner's L-stable SDIRK4 (``l_stable_sdirk_4``).
+"""Hairer and Wanner's L-stable SDIRK4 (``l-stable-sdirk-4``).
 
 E. Hairer and G. Wanner, *Solving Ordinary Differential Equations II:
 Stiff and Differential-Algebraic Problems*, 2nd ed., Springer (1996),
@@ -27,7 +27,7 @@ __all__ = ["L_STABLE_SDIRK_4"]
 _B = ["25/24", "-49/48", "125/16", "-85/12", "1/4"]
 
 L_STABLE_SDIRK_4 = ButcherTableau(
-    name="l_stable_sdirk_4",
+    name="l-stable-sdirk-4",
     a=[
         ["1/4", 0, 0, 0, 0],
         ["1/2", "1/4", 0, 0, 0],

@@ -1,6 +1,6 @@
 """The classical one- and two-stage implicit Runge-Kutta methods.
 
-``backwards_euler``
+``backwards-euler``
     The implicit (backward) Euler method, ``a = [[1]]``, ``b = [1]``,
     ``c = [1]``: order 1, L-stable, stiffly accurate, stage order 1.
     L. Euler, *Institutionum calculi integralis*, Vol. I (1768); as a
@@ -21,14 +21,14 @@
     first step, which has no history, reports an error of size 1
     (Julia's ``EEst = 1``).
 
-``implicit_midpoint``
+``implicit-midpoint``
     The one-stage Gauss method, ``a = [[1/2]]``, ``b = [1]``,
     ``c = [1/2]``: order 2, A-stable with ``|R(iy)| = 1`` (symmetric,
     symplectic), not L-stable (``R(-inf) = -1``), stage order 1.  Hairer
     and Wanner II, Section IV.5 (Gauss methods).  No embedded formula;
     DifferentialEquations.jl's ``ImplicitMidpoint()`` is not adaptive.
 
-``crank_nicolson`` and ``trapezoidal_dirk``
+``crank-nicolson`` and ``trapezoidal-dirk``
     The trapezoidal rule written as a two-stage ESDIRK (the two-stage
     Lobatto IIIA method), ``a = [[0, 0], [1/2, 1/2]]``,
     ``b = [1/2, 1/2]``, ``c = [0, 1]``: order 2, A-stable with
@@ -55,7 +55,7 @@
     stiff components.  Both names carry the same estimate: they stay one
     method under two names.
 
-Julia's ``SDIRK22()`` (paired with ``sdirk_2_2`` in the reference
+Julia's ``SDIRK22()`` (paired with ``sdirk-2-2`` in the reference
 methods list) is, in every OrdinaryDiffEq.jl version we inspected, a
 constructor that returns a ``Trapezoid`` object; see
 :mod:`batchode.algorithms.tableaus.alexander`.
@@ -81,7 +81,7 @@ TRAPEZOID_HISTORY = HistoryEstimate(
 )
 
 BACKWARDS_EULER = ButcherTableau(
-    name="backwards_euler",
+    name="backwards-euler",
     a=[[1]],
     b=[1],
     c=[1],
@@ -90,12 +90,12 @@ BACKWARDS_EULER = ButcherTableau(
     embedded_order=None,
     citation="L. Euler, Institutionum calculi integralis, Vol. I (1768); "
     "E. Hairer, G. Wanner, Solving ODEs II, 2nd ed. (1996), Sect. IV.3",
-    aliases=("implicit_euler", "backward_euler", "ImplicitEuler"),
+    aliases=("implicit-euler", "backward-euler", "ImplicitEuler"),
     history_estimate=IMPLICIT_EULER_HISTORY,
 )
 
 IMPLICIT_MIDPOINT = ButcherTableau(
-    name="implicit_midpoint",
+    name="implicit-midpoint",
     a=[["1/2"]],
     b=[1],
     c=["1/2"],
@@ -103,7 +103,7 @@ IMPLICIT_MIDPOINT = ButcherTableau(
     b_hat=None,
     embedded_order=None,
     citation="E. Hairer, G. Wanner, Solving ODEs II, 2nd ed. (1996), Sect. IV.5 (1-stage Gauss)",
-    aliases=("ImplicitMidpoint", "gauss_legendre_2"),
+    aliases=("ImplicitMidpoint", "gauss-legendre-2"),
 )
 
 _TRAPEZOID = dict(
@@ -117,8 +117,8 @@ _TRAPEZOID = dict(
     history_estimate=TRAPEZOID_HISTORY,
 )
 
-CRANK_NICOLSON = ButcherTableau(name="crank_nicolson", aliases=("cn",), **_TRAPEZOID)
+CRANK_NICOLSON = ButcherTableau(name="crank-nicolson", aliases=("cn",), **_TRAPEZOID)
 
 TRAPEZOIDAL_DIRK = ButcherTableau(
-    name="trapezoidal_dirk", aliases=("trapezoid", "trapezoidal", "lobatto_iiia_2"), **_TRAPEZOID
+    name="trapezoidal-dirk", aliases=("trapezoid", "trapezoidal", "lobatto-iiia-2"), **_TRAPEZOID
 )

@@ -67,7 +67,7 @@ KVAERNO3 = ButcherTableau(
     b_hat=_ROW3,
     embedded_order=2,
     citation="A. Kvaerno, BIT 44(3) (2004) 489-502 (4-stage order-3 method)",
-    aliases=("kvaerno_3",),
+    aliases=("kvaerno-3",),
 )
 
 _G5 = "0.26"
@@ -100,5 +100,5 @@ KVAERNO5 = ButcherTableau(
     b_hat=_ROW6,
     embedded_order=4,
     citation="A. Kvaerno, BIT 44(3) (2004) 489-502 (7-stage order-5 method)",
-    aliases=("kvaerno_5",),
+    aliases=("kvaerno-5",),
 )

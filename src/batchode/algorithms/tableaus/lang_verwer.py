@@ -45,5 +45,5 @@ ROS3P = RosenbrockTableau(
     b_hat=["1/3", "1/3", "1/3"],
     embedded_order=2,
     citation="J. Lang, J. G. Verwer, BIT 41(4) (2001) 731-738",
-    aliases=("ros_3p",),
+    aliases=("ros-3p",),
 )

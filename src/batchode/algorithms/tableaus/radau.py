@@ -1,4 +1,4 @@
-"""Radau IIA collocation methods ``radau_iia_3`` and ``radau_iia_5``.
+"""Radau IIA collocation methods ``radau-iia-3`` and ``radau-iia-5``.
 
 B. L. Ehle, "On Pade approximations to the exponential function and
 A-stable methods for the numerical solution of initial value problems",
@@ -10,7 +10,7 @@ the Radau points (``c_s = 1``); it has order ``2s - 1``, stage order
 ``s``, is fully implicit, stiffly accurate (the last row of ``a`` is
 ``b``), A- and L-stable.
 
-``radau_iia_3``
+``radau-iia-3``
     Two stages, order 3: ``c = (1/3, 1)``,
     ``a = [[5/12, -1/12], [3/4, 1/4]]``, ``b = (3/4, 1/4)`` (exact).
     ``b_hat`` is None: there is no embedded formula within the two
@@ -18,7 +18,7 @@ the Radau points (``c_s = 1``); it has order ``2s - 1``, stage order
     its own error-estimate constants ``e1 = 1/4, e2 = -1/4``; they are
     not stored here.)
 
-``radau_iia_5``
+``radau-iia-5``
     Three stages, order 5, with ``sqrt(6)`` in the coefficients::
 
         c1 = (4 - sqrt6)/10, c2 = (4 + sqrt6)/10, c3 = 1
@@ -64,11 +64,11 @@ the Radau points (``c_s = 1``); it has order ``2s - 1``, stage order
     eigenvalues of ``a^-1`` are radau5.f's ``ALPH +- i BETA``; all three
     are the roots of ``z^3 - 9 z^2 + 36 z - 60`` (checked in the tests).
 
-    No such estimate is stored for ``radau_iia_3``: its stage matrix has
+    No such estimate is stored for ``radau-iia-3``: its stage matrix has
     no real eigenvalue, so the construction of (8.19) has no natural
     ``gamma0``, and no published constants for it could be checked here
     (Julia's ``e1 = 1/4, e2 = -1/4`` do not give an order-2 formula in the
-    form above for any ``gamma0``).  ``radau_iia_3`` runs with fixed steps.
+    form above for any ``gamma0``).  ``radau-iia-3`` runs with fixed steps.
 """
 
 import math
@@ -92,7 +92,7 @@ __all__ = [
 ]
 
 RADAU_IIA_3 = ButcherTableau(
-    name="radau_iia_3",
+    name="radau-iia-3",
     a=[["5/12", "-1/12"], ["3/4", "1/4"]],
     b=["3/4", "1/4"],
     c=["1/3", 1],
@@ -106,7 +106,7 @@ RADAU_IIA_3 = ButcherTableau(
 _B5 = ["0.3764030627004672750500754423692808", "0.5124858261884216138388134465196081", "1/9"]
 
 RADAU_IIA_5 = ButcherTableau(
-    name="radau_iia_5",
+    name="radau-iia-5",
     a=[
         [
             "0.1968154772236604258683861429918299",
@@ -205,7 +205,7 @@ class FilteredErrorEstimate:
                              f"(largest order-condition residual {residuals.max():.2e})")
 
 
-#: RADAU5's estimate for ``radau_iia_5`` (order 3 before filtering).
+#: RADAU5's estimate for ``radau-iia-5`` (order 3 before filtering).
 RADAU_IIA_5_ERROR_ESTIMATE = FilteredErrorEstimate(
     tableau=RADAU_IIA_5,
     gamma0=RADAU5_ERROR_GAMMA0,

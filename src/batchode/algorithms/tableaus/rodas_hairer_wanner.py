@@ -73,7 +73,7 @@ RODAS4 = RosenbrockTableau.from_transformed(
     order=4,
     embedded_order=3,
     citation="E. Hairer, G. Wanner, Solving ODEs II, 2nd ed. (1996), Sect. VI.4; rodas.f (METH=1)",
-    aliases=("rodas_4",),
+    aliases=("rodas-4",),
     dense_output=RosenbrockDenseOutput(
         coefficients=[
             [

@@ -78,7 +78,7 @@ RODAS3P = RosenbrockTableau.from_transformed(
     embedded_order=2,
     citation="G. Steinebach, Rosenbrock methods within OrdinaryDiffEq.jl, preprint (2024); "
     "OrdinaryDiffEq.jl Rodas3PTableau",
-    aliases=("rodas_3p",),
+    aliases=("rodas-3p",),
 )
 
 _A8_5P = [
@@ -127,7 +127,7 @@ RODAS5P = RosenbrockTableau.from_transformed(
     order=5,
     embedded_order=4,
     citation="G. Steinebach, BIT Numer. Math. 63(2) (2023); OrdinaryDiffEq.jl Rodas5PTableau",
-    aliases=("rodas_5p",),
+    aliases=("rodas-5p",),
     dense_output=RosenbrockDenseOutput(
         coefficients=[
             [

@@ -70,5 +70,5 @@ ROSENBROCK23 = RosenbrockTableau(
     b_hat=["1/6", "2/3", "1/6"],
     embedded_order=3,
     citation="L. F. Shampine, M. W. Reichelt, SIAM J. Sci. Comput. 18(1) (1997) 1-22 (ode23s)",
-    aliases=("rosenbrock23_sciml", "ode23s"),
+    aliases=("rosenbrock23-sciml", "ode23s"),
 )

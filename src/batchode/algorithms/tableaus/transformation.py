@@ -23,7 +23,7 @@ eigenvector ``v`` gives one column; the eigenvector ``u + i w`` of
 block ``P`` above).  Each eigenvector is scaled so that its entry of
 largest modulus is 1, which fixes ``T`` independently of the LAPACK
 phase; any scaling gives the same iteration up to round-off.  For
-``radau_iia_5`` the eigenvalues agree with RADAU5's constants ``U1``,
+``radau-iia-5`` the eigenvalues agree with RADAU5's constants ``U1``,
 ``ALPH`` and ``BETA`` (checked in the tests).
 """
 

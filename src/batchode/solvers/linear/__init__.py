@@ -9,6 +9,8 @@ from batchode.solvers.linear.dense_lu import DenseLU, DenseMatrixLU
 from batchode.solvers.linear.krylov import GMRES, PRECONDITIONERS, MinimalResidual
 
 LINEAR_SOLVERS = {"dense": DenseLU, "gmres": GMRES, "minres": MinimalResidual}
+#: The matrix-free (Krylov) solvers among them.
+KRYLOV_SOLVERS = ("gmres", "minres")
 
 #: Largest system for which the default is the dense LU, per backend.
 #: CPU: measured by ``benchmarks/cpu_linear_solvers.py`` (a stiff chain,
@@ -20,24 +22,37 @@ LINEAR_SOLVERS = {"dense": DenseLU, "gmres": GMRES, "minres": MinimalResidual}
 DENSE_DEFAULT_MAX_STATES = {"cpu": 32, "cuda": 8}
 
 
-def make_linear_solver(name, system_factory, **settings) -> LinearSolver:
-    """Linear solver ``name`` ("dense", "gmres", "minres"; None: dense up to
-    ``DENSE_DEFAULT_MAX_STATES[backend]`` states, else gmres).
+def linear_solver_name(name, n_states: int, backend: str) -> str:
+    """The linear solver ``name`` ("dense", "gmres", "minres", case-insensitive) stands for.
 
-    ``settings`` are the solver's own (for the Krylov solvers
-    :class:`~batchode.solvers.linear.krylov.KrylovSettings`: ``tolerance``,
-    ``restart``, ``max_iterations``, ``preconditioner``, ``neumann_terms``).
+    None: dense up to ``DENSE_DEFAULT_MAX_STATES[backend]`` states, else gmres.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, suggesting close ones.
     """
     if name is None:
-        largest_dense = DENSE_DEFAULT_MAX_STATES[system_factory.backend.name]
-        name = "dense" if system_factory.n_states <= largest_dense else "gmres"
+        return "dense" if n_states <= DENSE_DEFAULT_MAX_STATES[backend] else "gmres"
     key = str(name).strip().lower()
     if key not in LINEAR_SOLVERS:
         close = difflib.get_close_matches(key, list(LINEAR_SOLVERS), n=2)
         hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
         raise ValueError(f"unknown linear_solver {name!r}; expected one of {sorted(LINEAR_SOLVERS)}{hint}")
+    return key
+
+
+def make_linear_solver(name, system_factory, **settings) -> LinearSolver:
+    """Linear solver ``name`` (see :func:`linear_solver_name`) for ``system_factory``.
+
+    ``settings`` are the solver's own (for the Krylov solvers
+    :class:`~batchode.solvers.linear.krylov.KrylovSettings`: ``tolerance``,
+    ``restart``, ``max_iterations``, ``preconditioner``, ``neumann_terms``).
+    """
+    key = linear_solver_name(name, system_factory.n_states, system_factory.backend.name)
     return LINEAR_SOLVERS[key](system_factory, **settings)
 
 
-__all__ = ["DENSE_DEFAULT_MAX_STATES", "DenseLU", "DenseMatrixLU", "GMRES", "LINEAR_SOLVERS", "LinearSolver",
-           "LinearSolverBuild", "MinimalResidual", "PRECONDITIONERS", "make_linear_solver"]
+__all__ = ["DENSE_DEFAULT_MAX_STATES", "DenseLU", "DenseMatrixLU", "GMRES", "KRYLOV_SOLVERS", "LINEAR_SOLVERS",
+           "LinearSolver", "LinearSolverBuild", "MinimalResidual", "PRECONDITIONERS", "linear_solver_name",
+           "make_linear_solver"]

@@ -1,0 +1,58 @@
+"""All of a solver's settings checked together, before anything is built."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from batchode.control.base import check_tolerances, tolerance_tuple
+from batchode.options.table import BY_NAME
+
+#: The smallest adaptive step when ``dt_min`` is not given.
+DEFAULT_DT_MIN = 1e-12
+#: Relative tolerances below this many machine epsilons of the working
+#: precision cannot be met (an error estimate is itself rounded at a few
+#: eps); like scipy (which uses 100 eps of float64), they are raised to it
+#: with a warning. 5 keeps float32's customary rtol = 1e-6 (8.4 eps).
+RTOL_FLOOR_EPSILONS = 5
+
+
+def _tolerances(settings: dict, precision: np.dtype, n_states: int) -> tuple[tuple, tuple]:
+    rtol, atol = tolerance_tuple(settings["rtol"], "rtol"), tolerance_tuple(settings["atol"], "atol")
+    check_tolerances(rtol, atol, n_states)
+    floor = RTOL_FLOOR_EPSILONS * float(np.finfo(precision).eps)
+    if min(rtol) < floor:
+        # stacklevel: this function, checked_settings, Solver.update, Solver.__init__, then the user's call.
+        warnings.warn(f"rtol={settings['rtol']!r} is below {RTOL_FLOOR_EPSILONS} machine epsilons of "
+                      f"{precision.name} ({floor:.1e}), which no error estimate can resolve; "
+                      f"using rtol = max(rtol, {floor:.1e})", UserWarning, stacklevel=5)
+        rtol = tuple(max(value, floor) for value in rtol)
+    return rtol, atol
+
+
+def checked_settings(settings: dict, n_states: int) -> dict:
+    """``settings`` (every public setting, and ``method``) with each value checked and put in its checked form.
+
+    None stays None for a setting whose default is None (resolved where it
+    is used), except ``dt_min``, which becomes :data:`DEFAULT_DT_MIN`. ``rtol`` and
+    ``atol`` become tuples that fit ``n_states``, ``rtol`` raised to
+    :data:`RTOL_FLOOR_EPSILONS` machine epsilons with a warning.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the setting, the value given and what was expected.
+    """
+    checked = {}
+    for name, value in settings.items():
+        option = BY_NAME.get(name)
+        unset = value is None and (option is None or option.default is None)
+        checked[name] = value if option is None or unset else option.check(name, value)
+    checked["rtol"], checked["atol"] = _tolerances(settings, checked["precision"], n_states)
+    if checked["dt_min"] is None:
+        checked["dt_min"] = DEFAULT_DT_MIN
+    if checked["dt_min"] > checked["dt_max"]:
+        raise ValueError(f"dt_min={checked['dt_min']!r} is larger than dt_max={checked['dt_max']!r}; "
+                         "expected dt_min <= dt_max")
+    return checked
