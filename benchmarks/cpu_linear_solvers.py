@@ -1,26 +1,30 @@
-"""CPU benchmark: dense LU against GMRES under Newton, by system size.
+"""CPU benchmark: dense LU against GMRES, by system size, method family and precision.
 
-Where should the default switch from a dense LU to matrix-free GMRES? A
-stiff reaction-diffusion chain of n cells,
+Where should the default switch from a dense LU to matrix-free GMRES? Two
+stiff problems of n states, each swept over its runs:
 
-    dy_i = D (y_{i-1} - 2 y_i + y_{i+1}) - k y_i**2 + s_i,
+- ``brusselator`` (the default): Hairer & Wanner's 1-D Brusselator
+  (:func:`batchode.systems.examples.brusselator`, n / 2 cells), B swept
+  from 2.8 to 3.4, t in [0, 10];
+- ``chain``: a reaction-diffusion chain of n cells,
+  ``dy_i = D (y_{i-1} - 2 y_i + y_{i+1}) - k y_i**2 + s_i`` with zero-flux
+  ends, D swept from 10 to 1000 (the stiffness grows with D), k = 1, a
+  source s_i = 1 / (i + 1), from y = 0, t in [0, 1].
 
-with zero-flux ends, D swept over the runs (the stiffness grows with D),
-k = 1 and a source s_i = 1 / (i + 1), from y = 0, t in [0, 1], is
-integrated with kvaerno3 (DIRK -> Newton -> linear solver) at rtol = atol =
-1e-6, float64, on the CPU backend, with ``linear_solver="dense"``, with
-``"gmres"``, and with GMRES right-preconditioned by ``"jacobi"`` and by
-``"neumann"`` (two terms), for several n. Timings are warm (compiled on a
-tiny batch first); compile times are reported too, because they grow with n
-for the dense Jacobian. ``lin/newt`` is the mean number of linear
-iterations per Newton iteration (one per solve for the dense LU); a Neumann
-iteration costs three Jacobian-vector products, the others one. The chain's
-diagonal is nearly constant (-2D), so Jacobi is close to a scalar scaling
-here, the case where it cannot help.
+Each is integrated at rtol = atol = ``--rtol`` on the CPU backend by each
+``--methods`` (a Rosenbrock method solves one linear system per stage; a
+DIRK method one per Newton iteration) in each ``--precisions``, with
+``linear_solver="dense"``, with ``"gmres"`` (its default tolerance, derived
+from rtol and the precision), and with GMRES right-preconditioned by
+``"jacobi"`` and by ``"neumann"`` (two terms). Timings are warm (compiled on
+a tiny batch first); compile times are reported too. ``lin/solve`` is the
+mean number of GMRES iterations per linear solve for a Rosenbrock method
+(per Newton iteration for a DIRK one): 1 for the dense LU. A Neumann
+iteration costs three Jacobian-vector products, the others one.
 
 Run from the repository root::
 
-    python benchmarks/cpu_linear_solvers.py --runs 2000
+    python benchmarks/cpu_linear_solvers.py --runs 2000 --sizes 8 16 32 48 64
 
 Prints a table and writes ``benchmarks/results/cpu_linear_solvers.json``.
 """
@@ -37,6 +41,7 @@ import numpy as np
 from common import git_commit
 
 import batchode
+from batchode.systems.examples import brusselator
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "cpu_linear_solvers.json"
 
@@ -57,50 +62,71 @@ CONFIGURATIONS = [("dense", "dense", None), ("gmres", "gmres", None), ("gmres+ja
                   ("gmres+neumann", "gmres", "neumann")]
 
 
-def measure(n: int, label: str, linear_solver: str, preconditioner, runs: int) -> dict:
-    extra = {} if preconditioner is None else {"loop_algorithm_newton_linear_preconditioner": preconditioner}
-    solver = batchode.Solver(chain(n), method="kvaerno3", rtol=1e-6, atol=1e-6, linear_solver=linear_solver,
-                             backend="cpu", **extra)
-    sweep = {"D": np.linspace(10.0, 1000.0, runs)}
+def problem(name: str, n: int, runs: int):
+    """``(system, t_span, sweep)`` of problem ``name`` with ``n`` states and ``runs`` runs."""
+    if name == "chain":
+        return chain(n), (0.0, 1.0), {"D": np.linspace(10.0, 1000.0, runs)}
+    return brusselator(n // 2), (0.0, 10.0), {"B": np.linspace(2.8, 3.4, runs)}
+
+
+def measure(name: str, n: int, method: str, precision: str, rtol: float, configuration: tuple, runs: int) -> dict:
+    label, linear_solver, preconditioner = configuration
+    system, t_span, sweep = problem(name, n, runs)
+    solver = batchode.Solver(system, method=method, rtol=rtol, atol=rtol, linear_solver=linear_solver,
+                             preconditioner=preconditioner, precision=precision, backend="cpu",
+                             save_time_series=False)
     started = time.perf_counter()
-    solver.solve((0.0, 1.0), parameters={"D": sweep["D"][:2]})
+    solver.solve(t_span, parameters={key: values[:2] for key, values in sweep.items()}, progress=False)
     compile_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    result = solver.solve((0.0, 1.0), parameters=sweep, progress=False)
+    result = solver.solve(t_span, parameters=sweep, progress=False)
     seconds = time.perf_counter() - started
-    return dict(n=n, linear_solver=label, seconds=seconds, us_per_run=seconds / runs * 1e6,
-                compile_seconds=compile_seconds, succeeded=int(result.success.sum()),
-                steps=float(result.n_accepted.mean()), newton=float(result.n_newton_iterations.mean()),
-                linear=float(result.n_linear_iterations.mean()),
-                linear_per_newton=float((result.n_linear_iterations / result.n_newton_iterations).mean()),
-                final=result.final_state)
+    # Linear solves: one per Newton iteration (DIRK), one per stage and step attempt (Rosenbrock).
+    attempts = result.n_accepted + result.n_rejected
+    solves = result.n_newton_iterations if result.n_newton_iterations.any() else \
+        attempts * solver.loop.child("algorithm").tableau.stages
+    return dict(problem=name, n=n, method=method, precision=precision, linear_solver=label, seconds=seconds,
+                us_per_run=seconds / runs * 1e6, compile_seconds=compile_seconds,
+                succeeded=int(result.success.sum()), steps=float(attempts.mean()),
+                newton=float(result.n_newton_iterations.mean()), linear=float(result.n_linear_iterations.mean()),
+                linear_per_solve=float((result.n_linear_iterations / solves).mean()),
+                final=result.y_final.astype(np.float64))
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=2000)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[2, 4, 8, 12, 16])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[8, 16, 32, 48, 64])
+    parser.add_argument("--problem", choices=("brusselator", "chain"), default="brusselator")
+    parser.add_argument("--methods", nargs="+", default=["rodas5p", "kvaerno5"])
+    parser.add_argument("--precisions", nargs="+", default=["float64", "float32"])
+    parser.add_argument("--rtol", type=float, default=1e-6)
+    parser.add_argument("--solvers", nargs="+", default=[label for label, *_ in CONFIGURATIONS],
+                        choices=[label for label, *_ in CONFIGURATIONS])
     args = parser.parse_args(argv)
+    configurations = [c for c in CONFIGURATIONS if c[0] in args.solvers]
     rows = []
-    print(f"Reaction-diffusion chain, {args.runs} runs, kvaerno3 1e-6, float64, CPU ({numba.get_num_threads()} "
-          "threads)")
-    print(f"{'n':>3} {'solver':>13} {'us/run':>9} {'compile s':>9} {'steps':>7} {'newton':>7} {'linear it':>9} "
-          f"{'lin/newt':>8} {'ok':>6} {'max diff':>9}")
+    print(f"{args.problem}, {args.runs} runs, rtol = atol = {args.rtol:g}, CPU ({numba.get_num_threads()} threads)")
+    print(f"{'n':>3} {'method':>9} {'precision':>9} {'solver':>13} {'us/run':>9} {'compile s':>9} {'steps':>7} "
+          f"{'newton':>7} {'lin/solve':>9} {'ok':>6} {'max diff':>9}")
     for n in args.sizes:
-        group = [measure(n, *configuration, args.runs) for configuration in CONFIGURATIONS]
-        dense = group[0]["final"]
-        for row in group:
-            # Largest difference of the final states from the dense LU's.
-            difference = float(np.abs(row.pop("final") - dense).max())
-            row["max_difference_from_dense"] = difference
-            rows.append(row)
-            print(f"{n:>3} {row['linear_solver']:>13} {row['us_per_run']:9.1f} {row['compile_seconds']:9.1f} "
-                  f"{row['steps']:7.1f} {row['newton']:7.1f} {row['linear']:9.1f} {row['linear_per_newton']:8.2f} "
-                  f"{row['succeeded']:6d} {difference:9.1e}")
+        for method in args.methods:
+            for precision in args.precisions:
+                group = [measure(args.problem, n, method, precision, args.rtol, configuration, args.runs)
+                         for configuration in configurations]
+                first = group[0]["final"]
+                for row in group:
+                    # Largest difference of the final states from the first solver's (the dense LU's).
+                    difference = float(np.abs(row.pop("final") - first).max())
+                    row["max_difference_from_first"] = difference
+                    rows.append(row)
+                    print(f"{n:>3} {method:>9} {precision:>9} {row['linear_solver']:>13} {row['us_per_run']:9.1f} "
+                          f"{row['compile_seconds']:9.1f} {row['steps']:7.1f} {row['newton']:7.1f} "
+                          f"{row['linear_per_solve']:9.2f} {row['succeeded']:6d} {difference:9.1e}", flush=True)
     RESULTS_PATH.parent.mkdir(exist_ok=True)
     RESULTS_PATH.write_text(json.dumps(dict(
         date=datetime.date.today().isoformat(), commit=git_commit(), machine=platform.platform(),
-        runs=args.runs, results=rows), indent=2) + "\n")
+        runs=args.runs, problem=args.problem, rtol=args.rtol, results=rows), indent=2) + "\n")
     return 0
 
 

@@ -8,6 +8,8 @@ import numpy as np
 
 from batchode.control.base import check_tolerances, tolerance_tuple
 from batchode.options.table import BY_NAME
+from batchode.solvers.linear import krylov
+from batchode.solvers.newton import convergence_tolerance
 
 #: The smallest adaptive step when ``dt_min`` is not given.
 DEFAULT_DT_MIN = 1e-12
@@ -31,13 +33,39 @@ def _tolerances(settings: dict, precision: np.dtype, n_states: int) -> tuple[tup
     return rtol, atol
 
 
+def _inner_tolerances(checked: dict, precision: np.dtype) -> None:
+    """Derive ``krylov_tolerance`` from rtol when not given; warn of given inner tolerances the precision cannot meet.
+
+    Newton's floor is applied on the device side (its factory's
+    :func:`~batchode.solvers.newton.convergence_tolerance`); here a given
+    value below it is only reported.
+    """
+    rtol = checked["rtol"]
+    given = checked["krylov_tolerance"]
+    if given is None:
+        checked["krylov_tolerance"] = krylov.default_tolerance(rtol, precision)
+    elif given < krylov.tolerance_floor(precision):
+        floor = krylov.tolerance_floor(precision)
+        warnings.warn(f"krylov_tolerance={given!r} is below {krylov.TOLERANCE_FLOOR_EPSILONS} machine epsilons of "
+                      f"{precision.name} ({floor:.1e}): the rounded residual cannot reach it, so every solve would "
+                      f"fail and shrink the step; using krylov_tolerance = {floor:.1e}", UserWarning, stacklevel=5)
+        checked["krylov_tolerance"] = floor
+    newton = checked["newton_tolerance"]
+    if newton is not None and convergence_tolerance(newton, rtol, precision) > newton:
+        warnings.warn(f"newton_tolerance={newton!r} is below what a Newton update in {precision.name} can resolve "
+                      f"at rtol={min(rtol)!r}; using {convergence_tolerance(newton, rtol, precision):.1e} "
+                      f"(10 eps / min(rtol))", UserWarning, stacklevel=5)
+
+
 def checked_settings(settings: dict, n_states: int) -> dict:
     """``settings`` (every public setting, and ``method``) with each value checked and put in its checked form.
 
     None stays None for a setting whose default is None (resolved where it
     is used), except ``dt_min``, which becomes :data:`DEFAULT_DT_MIN`. ``rtol`` and
     ``atol`` become tuples that fit ``n_states``, ``rtol`` raised to
-    :data:`RTOL_FLOOR_EPSILONS` machine epsilons with a warning.
+    :data:`RTOL_FLOOR_EPSILONS` machine epsilons with a warning, and
+    ``krylov_tolerance`` derived from ``rtol`` and the precision when not
+    given (:func:`batchode.solvers.linear.krylov.default_tolerance`).
 
     Raises
     ------
@@ -50,6 +78,7 @@ def checked_settings(settings: dict, n_states: int) -> dict:
         unset = value is None and (option is None or option.default is None)
         checked[name] = value if option is None or unset else option.check(name, value)
     checked["rtol"], checked["atol"] = _tolerances(settings, checked["precision"], n_states)
+    _inner_tolerances(checked, checked["precision"])
     if checked["dt_min"] is None:
         checked["dt_min"] = DEFAULT_DT_MIN
     if checked["dt_min"] > checked["dt_max"]:

@@ -105,14 +105,16 @@ OPTIONS: tuple[Option, ...] = (
     _tree("linear_solver", None, '{"dense", "gmres", "minres"} or None', "Implicit methods: the solver of "
           "their linear systems. None: dense LU up to 32 states on the CPU and 8 on CUDA, else GMRES. Fully "
           "implicit methods always use a dense LU."),
-    Option("newton_tolerance", 1e-2, "float", "Diagonally and fully implicit methods: Newton stops when its "
-           "update is below this fraction of the error weights atol + |y| rtol (dimensionless).", "newton",
-           "tolerance", _POSITIVE),
+    Option("newton_tolerance", None, "float", "Diagonally and fully implicit methods: Newton stops when its "
+           "update is below this fraction of the error weights atol + |y| rtol (dimensionless). None: 1e-2. "
+           "Never below 10 eps / min(rtol) of the precision, which no update can resolve: a smaller value is "
+           "raised to it, with a warning when given.", "newton", "tolerance", _POSITIVE),
     Option("newton_max_iterations", 10, "int", "Diagonally and fully implicit methods: Newton iterations "
            "allowed per stage solve before the step is retried smaller.", "newton", "max_iterations", _COUNT),
-    Option("krylov_tolerance", 1e-8, "float", "Krylov linear solvers (gmres, minres): stop when the residual "
-           "is below this fraction of the right-hand side's norm (dimensionless).", "linear", "tolerance",
-           _POSITIVE),
+    Option("krylov_tolerance", None, "float", "Krylov linear solvers (gmres, minres): stop when the residual "
+           "is below this fraction of the right-hand side's norm (dimensionless). None: 1e-2 min(rtol), but at "
+           "least 10 machine epsilons of the precision (1e-8 at rtol 1e-6 in float64); a value given below "
+           "those 10 eps is raised to them with a warning.", "linear", "tolerance", _POSITIVE),
     Option("krylov_restart", 10, "int", "GMRES: basis vectors kept before a restart (changing it recompiles).",
            "linear", "restart", _COUNT),
     Option("krylov_max_iterations", 100, "int", "Krylov linear solvers: products with the Newton matrix "

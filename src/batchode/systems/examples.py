@@ -1,5 +1,7 @@
 """Ready-made systems used by tests, benchmarks and the demo."""
 
+import math
+
 from batchode.systems.system import ODESystem
 
 
@@ -73,3 +75,34 @@ def robertson() -> ODESystem:
         parameters={"k1": 0.04, "k2": 3e7, "k3": 1e4},
         initial_state={"y1": 1.0, "y2": 0.0, "y3": 0.0},
     )
+
+
+def brusselator(cells: int) -> ODESystem:
+    """Return the 1-D Brusselator reaction-diffusion problem on ``cells`` grid points (``2 * cells`` states).
+
+    Hairer & Wanner, *Solving ODEs II*, section IV.1 ("BRUSS"): for
+    ``i = 1 .. N`` (``N = cells``, ``x_i = i / (N + 1)``)::
+
+        u_i' = A + u_i**2 v_i - (B + 1) u_i + alpha (N + 1)**2 (u_{i-1} - 2 u_i + u_{i+1})
+        v_i' = B u_i - u_i**2 v_i + alpha (N + 1)**2 (v_{i-1} - 2 v_i + v_{i+1})
+
+    with boundary values ``u = 1``, ``v = 3`` at both ends, ``A = 1``,
+    ``B = 3``, ``alpha = 1/50`` and the initial state ``u_i = 1 + sin(2 pi
+    x_i)``, ``v_i = 3``; the book integrates it over ``t`` in ``[0, 10]``.
+    States are ordered ``u_1 .. u_N, v_1 .. v_N``; stiffness grows as
+    ``alpha (N + 1)**2``. Each equation has at most five terms, so the
+    Jacobian has about ``8 N`` non-zeros.
+    """
+    if cells < 1:
+        raise ValueError(f"cells must be at least 1, got {cells!r}")
+    u = ["1.0", *(f"u{i}" for i in range(1, cells + 1)), "1.0"]
+    v = ["3.0", *(f"v{i}" for i in range(1, cells + 1)), "3.0"]
+    diffusion = f"alpha * {(cells + 1) ** 2}"
+    equations = [f"du{i} = A + {u[i]}**2 * {v[i]} - (B + 1) * {u[i]} + {diffusion} * ({u[i - 1]} - 2 * {u[i]} + "
+                 f"{u[i + 1]})" for i in range(1, cells + 1)]
+    equations += [f"dv{i} = B * {u[i]} - {u[i]}**2 * {v[i]} + {diffusion} * ({v[i - 1]} - 2 * {v[i]} + {v[i + 1]})"
+                  for i in range(1, cells + 1)]
+    initial = {f"u{i}": 1.0 + math.sin(2.0 * math.pi * i / (cells + 1)) for i in range(1, cells + 1)}
+    initial.update({f"v{i}": 3.0 for i in range(1, cells + 1)})
+    return ODESystem.from_equations(equations, parameters={"A": 1.0, "B": 3.0, "alpha": 0.02},
+                                    initial_state=initial)

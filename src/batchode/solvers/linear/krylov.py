@@ -40,6 +40,7 @@ import math
 import numbers
 
 import attrs
+import numpy as np
 
 from batchode.factory import runtime_setting
 from batchode.solvers.linear.base import LinearSolver, LinearSolverBuild
@@ -47,6 +48,36 @@ from batchode.status import Status
 
 #: The preconditioners of the Krylov solvers (None: none).
 PRECONDITIONERS = (None, "jacobi", "neumann")
+
+#: The default residual tolerance is this fraction of the smallest rtol.
+#: A Rosenbrock stage takes the solve's error into the step unfiltered, so
+#: it must sit well below the step's own error; measured on a stiff 40-state
+#: Brusselator (rodas5p and kvaerno5, float32, rtol 1e-5), tolerances from
+#: 1e-7 to 1e-5 all give the dense LU's steps and accuracy.
+TOLERANCE_RTOL_FRACTION = 1e-2
+#: No default or accepted tolerance is below this many machine epsilons of
+#: the working precision: the true residual ``rhs - M x`` is itself rounded
+#: at a few eps of ``|rhs|``, so a tighter target is never met and every
+#: solve runs to its iteration cap and fails (float32 GMRES at 1e-8 turned a
+#: 65-step Brusselator run into 17,000 steps).
+TOLERANCE_FLOOR_EPSILONS = 10
+
+
+def tolerance_floor(precision) -> float:
+    """The smallest residual tolerance a Krylov solve in ``precision`` can meet (:data:`TOLERANCE_FLOOR_EPSILONS` eps)."""
+    return TOLERANCE_FLOOR_EPSILONS * float(np.finfo(precision).eps)
+
+
+def default_tolerance(rtol, precision) -> float:
+    """The Krylov residual tolerance for outer tolerances ``rtol`` in ``precision``.
+
+    ``max(TOLERANCE_RTOL_FRACTION * min(rtol), tolerance_floor(precision))``:
+    1e-8 at rtol 1e-6 in float64, 1.2e-6 (the floor) at rtol 1e-5 in
+    float32. Inner tolerances scale with the outer one, as in SUNDIALS and
+    DifferentialEquations.jl, so a loose run does not pay for linear
+    solves far more exact than its steps.
+    """
+    return max(TOLERANCE_RTOL_FRACTION * min(rtol), tolerance_floor(precision))
 
 
 def _preconditioner_name(value):
@@ -76,7 +107,9 @@ class KrylovSettings:
     ----------
     tolerance : float
         Stop when ``||rhs - M x|| <= tolerance * ||rhs||`` (the true
-        residual, also with a preconditioner).
+        residual, also with a preconditioner). A solver's public
+        ``krylov_tolerance`` defaults to :func:`default_tolerance` of its
+        rtol instead of this fixed value.
     restart : int
         GMRES basis size before a restart (ignored by minimal residual).
     max_iterations : int
