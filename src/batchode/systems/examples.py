@@ -73,3 +73,26 @@ def robertson() -> ODESystem:
         parameters={"k1": 0.04, "k2": 3e7, "k3": 1e4},
         initial_state={"y1": 1.0, "y2": 0.0, "y3": 0.0},
     )
+
+
+def brusselator(cells: int) -> ODESystem:
+    """Return the 1-D Brusselator on ``cells`` grid cells, a stiff system with a sparse Jacobian.
+
+    States ``u0 .. u{cells-1}`` then ``v0 .. v{cells-1}`` (``2 * cells`` in
+    all); parameters ``A=1, B=3`` (reaction) and ``alpha = 0.02 cells**2``
+    (diffusion, from ``1/50`` over a grid spacing of ``1/cells``); fixed
+    boundary values ``u = 1, v = 3``; initial state ``u`` alternating 1 and
+    1.5, ``v = 3``.  Each derivative reads at most four states, so the
+    Jacobian has about ``8 cells`` non-zeros of ``4 cells**2``.
+    """
+    u = ["1.0", *(f"u{i}" for i in range(cells)), "1.0"]
+    v = ["3.0", *(f"v{i}" for i in range(cells)), "3.0"]
+    equations = []
+    for i in range(1, cells + 1):
+        equations.append(f"du{i - 1} = A + {u[i]}**2 * {v[i]} - (B + 1) * {u[i]} + alpha * ({u[i - 1]} - 2 * {u[i]}"
+                         f" + {u[i + 1]})")
+        equations.append(f"dv{i - 1} = B * {u[i]} - {u[i]}**2 * {v[i]} + alpha * ({v[i - 1]} - 2 * {v[i]}"
+                         f" + {v[i + 1]})")
+    initial = {**{f"u{i}": 1.0 + 0.5 * (i % 2) for i in range(cells)}, **{f"v{i}": 3.0 for i in range(cells)}}
+    return ODESystem.from_equations(equations, parameters={"A": 1.0, "B": 3.0, "alpha": 0.02 * cells**2},
+                                    initial_state=initial)
