@@ -120,3 +120,17 @@ def test_jacobian_sparsity_lists_the_symbolic_non_zeros_row_major():
         dydt[0] = -y[0]
 
     assert ODESystem.from_function(decay, ["x"]).jacobian_sparsity is None
+
+
+def test_the_loop_clearing_a_sparse_jacobian_compiles_for_cuda_in_float32():
+    """The loop is device code too, and its zero stays single precision (PTX, no GPU needed)."""
+    cuda = pytest.importorskip("numba.cuda")
+    system = examples.brusselator(5)
+    assert "for _k in range(100):" in jacobian_source(system)
+    plain = system.make_derivative_functions(lambda f: f, np.float32)
+    scalar, array = numba.types.float32, numba.types.float32[::1]
+    try:
+        ptx, _ = cuda.compile_ptx(plain.jacobian, (scalar, *[array] * 4), device=True, cc=(8, 0))
+    except Exception as error:  # no CUDA toolkit, or the simulator is enabled
+        pytest.skip(f"cannot compile PTX here: {error}")
+    assert ".f32" in ptx and ".f64" not in ptx

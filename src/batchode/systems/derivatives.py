@@ -2,9 +2,11 @@
 
 Equation systems get exact derivatives: SymPy differentiates
 :attr:`SymbolicModel.derivatives` and the result is printed like ``dxdt``
-(:func:`~batchode.systems.codegen.module_source`).  Systems defined by a
-Python function use the user's derivative functions or finite differences of
-the compiled ``dxdt`` (:func:`finite_difference_functions`).
+(:func:`~batchode.systems.codegen.module_source`), and
+:func:`jacobian_sparsity` lists the entries of ``df/dy`` that can be
+non-zero.  Systems defined by a Python function use the user's derivative
+functions or finite differences of the compiled ``dxdt``
+(:func:`finite_difference_functions`).
 """
 
 from collections.abc import Callable, Sequence
