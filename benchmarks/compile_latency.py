@@ -57,21 +57,10 @@ def kuramoto(n: int):
 
 
 def brusselator(n: int):
-    """1-D Brusselator with n // 2 cells (u, v each), fixed boundary values 1 and 3, diffusion alpha."""
-    import batchode
+    """Hairer's 1-D Brusselator with n // 2 cells (:func:`batchode.systems.examples.brusselator`)."""
+    from batchode.systems.examples import brusselator as of_cells
 
-    cells = n // 2
-    u = ["1.0", *(f"u{i}" for i in range(cells)), "1.0"]
-    v = ["3.0", *(f"v{i}" for i in range(cells)), "3.0"]
-    equations = []
-    for i in range(1, cells + 1):
-        equations.append(f"du{i - 1} = A + {u[i]}**2 * {v[i]} - (B + 1) * {u[i]} + alpha * ({u[i - 1]} - 2 * {u[i]}"
-                         f" + {u[i + 1]})")
-        equations.append(f"dv{i - 1} = B * {u[i]} - {u[i]}**2 * {v[i]} + alpha * ({v[i - 1]} - 2 * {v[i]}"
-                         f" + {v[i + 1]})")
-    initial = {**{f"u{i}": 1.0 + 0.5 * (i % 2) for i in range(cells)}, **{f"v{i}": 3.0 for i in range(cells)}}
-    return batchode.ODESystem.from_equations(equations, parameters={"A": 1.0, "B": 3.0, "alpha": 0.02 * cells ** 2},
-                                             initial_state=initial)
+    return of_cells(n // 2)
 
 
 def worker(task: dict) -> dict:

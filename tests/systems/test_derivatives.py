@@ -176,14 +176,17 @@ def test_float32_derivatives_stay_float32(name):
         assert float_types(getattr(single, function)) == {numba.types.float32}
 
     # Every number is a precision-cast module constant: function bodies hold
-    # integers only, as subscripts.
+    # integers only, as subscripts and as the bound of the loop clearing an
+    # output that is mostly zeros.
     module = ast.parse(system.derivative_source)
     functions = [node for node in module.body if isinstance(node, ast.FunctionDef)]
     assert [f.name for f in functions] == ["jvp", "jacobian", "time_derivative", "jacobian_diagonal"]
     for function in functions:
-        subscripts = [n.slice for n in ast.walk(function) if isinstance(n, ast.Subscript)]
+        indices = [n.slice for n in ast.walk(function) if isinstance(n, ast.Subscript)]
+        calls = [n for n in ast.walk(function) if isinstance(n, ast.Call)]
+        indices += [n.args[0] for n in calls if getattr(n.func, "id", "") == "range"]
         for constant in (n for n in ast.walk(function) if isinstance(n, ast.Constant)):
-            assert type(constant.value) is int and any(constant is s for s in subscripts)
+            assert type(constant.value) is int and any(constant is s for s in indices)
 
 
 def test_branches_are_differentiated_separately():

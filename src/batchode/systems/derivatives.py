@@ -2,9 +2,11 @@
 
 Equation systems get exact derivatives: SymPy differentiates
 :attr:`SymbolicModel.derivatives` and the result is printed like ``dxdt``
-(:func:`~batchode.systems.codegen.module_source`).  Systems defined by a
-Python function use the user's derivative functions or finite differences of
-the compiled ``dxdt`` (:func:`finite_difference_functions`).
+(:func:`~batchode.systems.codegen.module_source`), and
+:func:`jacobian_sparsity` lists the entries of ``df/dy`` that can be
+non-zero.  Systems defined by a Python function use the user's derivative
+functions or finite differences of the compiled ``dxdt``
+(:func:`finite_difference_functions`).
 """
 
 from collections.abc import Callable, Sequence
@@ -65,8 +67,11 @@ def generate_derivative_source(model: SymbolicModel) -> str:
         A module to compile with
         ``compile_source(source, precision, decorator, DerivativeFunctions)``.
         ``jvp`` only has the terms of nonzero Jacobian entries; ``jacobian``
-        assigns each structurally zero entry a zero; ``jacobian_diagonal``
-        holds only the diagonal entries, so their common subexpressions are
+        has a line for each entry of :func:`jacobian_sparsity`, and clears
+        the others with one loop when they are the majority (see
+        :func:`~batchode.systems.codegen.module_source`), so its size grows
+        with the non-zeros, not with ``n**2``; ``jacobian_diagonal`` holds
+        only the diagonal entries, so their common subexpressions are
         shared among them alone.
 
     Notes
@@ -121,6 +126,27 @@ def generate_derivative_source(model: SymbolicModel) -> str:
     )
 
 
+def jacobian_sparsity(model: SymbolicModel) -> tuple[tuple[int, int], ...]:
+    """Return the structurally non-zero entries of ``df/dy``, as generated code writes them.
+
+    Parameters
+    ----------
+    model : SymbolicModel
+
+    Returns
+    -------
+    tuple of (int, int)
+        The ``(row, column)`` of each entry whose derivative SymPy does not
+        reduce to ``0``, sorted row-major: ``(i, j)`` when ``f_i`` depends
+        on ``y_j``, differentiated as :func:`generate_derivative_source`
+        does (so ``floor(y_j)`` alone is no dependence).  Every other entry
+        is zero for every ``t``, ``y`` and ``p``; a listed one may still be
+        zero at some points.
+    """
+    rows = (_gradient(_branchwise(f), model.states) for f in model.derivatives)
+    return tuple((i, j) for i, row in enumerate(rows) for j, entry in enumerate(row) if entry != 0)
+
+
 def _branchwise(expression: sympy.Basic) -> sympy.Basic:
     """Rewrite ``min``, ``max`` and ``abs`` as ``IfElse``, whose derivative is branch-wise.
 
@@ -153,7 +179,10 @@ def _gradient(expression: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> list[s
     steps = {step: sympy.Dummy(real=True) for step in expression.atoms(sympy.floor, sympy.ceiling)}
     restore = {placeholder: step for step, placeholder in steps.items()}
     held = expression.xreplace(steps)
-    return [held.diff(symbol).xreplace(restore) for symbol in symbols]
+    # Most entries of a large Jacobian are zero: skipping the symbols
+    # ``expression`` does not contain saves SymPy a Derivative each.
+    present = held.free_symbols
+    return [held.diff(symbol).xreplace(restore) if symbol in present else sympy.S.Zero for symbol in symbols]
 
 
 def finite_difference_functions(

@@ -17,6 +17,7 @@ from batchode.systems.derivatives import (
     DerivativeFunctions,
     finite_difference_functions,
     generate_derivative_source,
+    jacobian_sparsity,
 )
 from batchode.systems.drivers import Driver, as_driver, compile_driver
 from batchode.systems.model import SymbolicModel, build_model, check_name
@@ -373,6 +374,22 @@ class ODESystem:
         if self.symbolic is None:
             return None
         return generate_derivative_source(self.symbolic)
+
+    @functools.cached_property
+    def jacobian_sparsity(self) -> tuple[tuple[int, int], ...] | None:
+        """The structurally non-zero entries of the Jacobian ``df/dy``, for linear solvers.
+
+        A tuple of ``(row, column)`` pairs sorted row-major (hashable, so it
+        can be a compile-time setting): the entries the generated
+        ``jacobian`` computes; every other entry is zero for all ``t``,
+        ``y`` and ``p``.  Found by SymPy on first use (see
+        :func:`~batchode.systems.derivatives.jacobian_sparsity`).  None for
+        a Python-function system, whose structure is unknown: treat every
+        entry as possibly non-zero.
+        """
+        if self.symbolic is None:
+            return None
+        return jacobian_sparsity(self.symbolic)
 
     def make_derivative_functions(
         self,
