@@ -1,10 +1,9 @@
-"""CPU backend: numba ``njit`` device functions and a ``prange`` batch kernel."""
+"""CPU backend: numba ``njit`` device functions and a batch kernel run by a pool of threads."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import functools
-import threading
 
 import numba
 import numpy as np
@@ -56,44 +55,41 @@ def _stack_array(size: int, dtype):
 
 
 def run_interruptibly(kernel, n: int, workers: int, args: tuple) -> None:
-    """Run a batch kernel so that Ctrl-C stops it within one trajectory.
+    """Run ``kernel(worker, workers, n, args, stop)`` for every worker at once; Ctrl-C stops it within one run.
 
-    numba code never checks for signals, so a chunk of runs would finish
-    before Python saw the interrupt. On the main thread the kernel (which
-    releases the GIL) runs on a helper thread while this one waits on it in
-    short timed waits, between which Python delivers ``KeyboardInterrupt``; the kernel's stop
-    flag is then set, every worker stops before its next run, and the
-    interrupt is raised again once the kernel has returned, so no thread is
-    left writing into the outputs.
+    Each worker is one call of the compiled kernel on a thread of
+    :func:`_worker_threads` (the kernel releases the GIL, so they run in
+    parallel). numba code never checks for signals, so a chunk of runs
+    would finish before Python saw the interrupt: the calling thread waits
+    in short timed waits, between which Python delivers
+    ``KeyboardInterrupt`` (on the main thread); the kernel's stop flag is
+    then set, every worker stops before its next run, and the interrupt is
+    raised again once all have returned, so no thread is left writing into
+    the outputs.
     """
     stop = np.zeros(1, np.int32)
-    if threading.current_thread() is not threading.main_thread():  # only the main thread gets Ctrl-C
-        kernel(n, workers, args, stop)
-        return
-    threads = numba.get_num_threads()
-
-    def run():
-        numba.set_num_threads(threads)  # the setting is per thread
-        kernel(n, workers, args, stop)
-
-    # One long-lived helper thread: a new thread per launch cost about 3 ms.
-    # Waiting on its future, not on Thread.join, which CPython 3.11 leaves
+    # Waiting on futures, not on Thread.join, which CPython 3.11 leaves
     # marking a still running thread as stopped when Ctrl-C interrupts it.
-    running = _kernel_thread().submit(run)
+    running = [_worker_threads().submit(kernel, worker, workers, n, args, stop) for worker in range(workers)]
     try:
-        while not concurrent.futures.wait([running], INTERRUPT_POLL_SECONDS).done:
+        while concurrent.futures.wait(running, INTERRUPT_POLL_SECONDS).not_done:
             pass
     except KeyboardInterrupt:
         stop[0] = 1
-        concurrent.futures.wait([running])
+        concurrent.futures.wait(running)
         raise
-    running.result()  # re-raises what the kernel raised
+    for worker in running:
+        worker.result()  # re-raises what a worker raised
 
 
 @functools.cache
-def _kernel_thread() -> concurrent.futures.ThreadPoolExecutor:
-    """The helper thread CPU kernels launched from the main thread run on (created on first use)."""
-    return concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="batchode-kernel")
+def _worker_threads() -> concurrent.futures.ThreadPoolExecutor:
+    """The long-lived threads CPU kernels run on, as many as numba may use (created on first use).
+
+    A new thread per launch cost about 3 ms.
+    """
+    return concurrent.futures.ThreadPoolExecutor(max_workers=numba.config.NUMBA_NUM_THREADS,
+                                                 thread_name_prefix="batchode-worker")
 
 
 @intrinsic
@@ -132,7 +128,7 @@ class CPUBackend(Backend):
         hand-written loop without it, 1.17x with it). ``inline=False`` is for
         large functions (a step), where repeated inlining costs compile time.
         """
-        return numba.njit(inline="always" if inline else "never", **JIT_OPTIONS)(func)
+        return numba.njit(inline="always" if inline else "never", forceinline=not inline, **JIT_OPTIONS)(func)
 
     def local_allocator(self, size: int, dtype):
         """Allocator declaring one stack array in the calling function.
@@ -157,38 +153,43 @@ class CPUBackend(Backend):
         running it. With ``cache_key`` (the kernel factory's configuration
         hash) the compiled kernel is kept in batchode's disk cache
         (:mod:`batchode.cache`), so another process loads instead of
-        compiling. Each worker thread takes
-        trajectories ``w, w + workers, ...``: sweeps put runs of similar cost
-        next to each other, so contiguous blocks would leave threads idle.
-        Each worker creates its scratch arena (``shared_elements``) and its
-        persistent arena (``persistent_elements``) once; the persistent one
-        is zeroed for every trajectory. Both have at least one element, so
-        no zero-length array is made.
+        compiling. The kernel is one worker's share: ``numba.get_num_threads()``
+        workers run at once on Python threads (:func:`run_interruptibly`),
+        not in a ``prange`` loop, whose parallel-loop passes added about 1.1 s
+        to every cold build (Lorenz, Tsit5) for nothing a thread pool does
+        not do. Worker ``w`` takes trajectories ``w, w + workers, ...``:
+        sweeps put runs of similar cost next to each other, so contiguous
+        blocks would leave threads idle. Each worker creates its scratch
+        arena (``shared_elements``) and its persistent arena
+        (``persistent_elements``) once; the persistent one is zeroed for
+        every trajectory. Both have at least one element, so no zero-length
+        array is made.
         """
         dtype = np.dtype(precision)
         scratch_size = max(int(shared_elements), 1)
         persistent_size = max(int(persistent_elements), 1)
 
-        @numba.njit(parallel=True, **JIT_OPTIONS)
-        def kernel(n, workers, args, stop):
-            for worker in numba.prange(workers):
-                shared = np.empty(scratch_size, dtype)
-                persistent = np.empty(persistent_size, dtype)
-                for i in range(worker, n, workers):
-                    if _read_flag(stop) != 0:  # interrupted: the runs not started keep their NOT_RUN status
-                        break
-                    persistent[:] = 0
-                    body(i, shared, persistent, args)
+        @numba.njit(**JIT_OPTIONS)
+        def kernel(worker, workers, n, args, stop):
+            shared = np.empty(scratch_size, dtype)
+            persistent = np.empty(persistent_size, dtype)
+            for i in range(worker, n, workers):
+                if _read_flag(stop) != 0:  # interrupted: the runs not started keep their NOT_RUN status
+                    break
+                persistent[:] = 0
+                body(i, shared, persistent, args)
 
         if cache_key is not None:
             install_disk_cache(kernel, cache_key, "batch_kernel")
 
-        def launch(n, args):
-            workers = max(1, min(int(n), numba.get_num_threads()))
-            run_interruptibly(kernel, n, workers, tuple(args))
-
         def compile_for(args):
-            kernel.compile((types.int64, types.int64, numba.typeof(tuple(args)), types.int32[::1]))
+            kernel.compile((types.int64, types.int64, types.int64, numba.typeof(tuple(args)), types.int32[::1]))
+
+        def launch(n, args):
+            args = tuple(args)
+            compile_for(args)  # once, here, rather than in each worker thread at its first call
+            workers = max(1, min(int(n), numba.get_num_threads()))
+            run_interruptibly(kernel, int(n), workers, args)
 
         launch.kernel = kernel
         launch.compile = compile_for

@@ -161,7 +161,7 @@ def lu_device_functions(backend, precision, size: int, complex_entries: bool = F
                 store(x, i, n, subtract(load(x, i, n), multiply(load(factors, i * n + j, matrix_half), load(x, j, n))))
             store(x, i, n, divide(load(x, i, n), load(factors, i * n + i, matrix_half)))
 
-    return device(factorise), device(substitute)
+    return device(factorise, inline=False), device(substitute, inline=False)
 
 
 class DenseLU(LinearSolver):
