@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from batchode.algorithms.dirk import DIRKStep
+from batchode.algorithms.dirk import DIRKStep, newton_solution_gain
 from batchode.algorithms.erk import ERKStep
 from batchode.algorithms.firk import FIRKStep
 from batchode.algorithms.rosenbrock import RosenbrockStep
@@ -27,10 +27,11 @@ def make_step(method, system_factory, compute_error: bool, linear_solver=None, t
     independent of the tolerances, so its compiled code is shared across
     them. ``newton_settings`` (Newton's settings, or ``tolerance`` and
     ``max_iterations`` of the fully implicit iteration) override what
-    ``tolerances`` set. ``dense_output`` asks an explicit, Rosenbrock or
-    fully implicit step whose tableau has its own interpolant (a fully
-    implicit step: its collocation polynomial) to keep its stages for it
-    (the loop's saves).
+    ``tolerances`` set; DIRK's Newton also gets the tableau's
+    :func:`~batchode.algorithms.dirk.newton_solution_gain`. ``dense_output``
+    asks an explicit, Rosenbrock or fully implicit step whose tableau has its
+    own interpolant (a fully implicit step: its collocation polynomial) to
+    keep its stages for it (the loop's saves).
     """
     from batchode.solvers.linear import make_linear_solver
     from batchode.solvers.newton import Newton
@@ -45,6 +46,7 @@ def make_step(method, system_factory, compute_error: bool, linear_solver=None, t
     if tableau.family == "erk":
         return ERKStep(system_factory, **common, **weights(tableau.residual_estimate), dense_output=dense_output)
     if tableau.family == "dirk":
+        newton = {"solution_gain": newton_solution_gain(tableau), **newton}
         newton_factory = Newton(system_factory, make_linear_solver(linear_solver, system_factory), **newton)
         return DIRKStep(system_factory, newton_factory, **common, **weights(tableau.history_estimate))
     if tableau.family == "rosenbrock":

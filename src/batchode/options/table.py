@@ -105,10 +105,12 @@ OPTIONS: tuple[Option, ...] = (
     _tree("linear_solver", None, '{"dense", "gmres", "minres"} or None', "Implicit methods: the solver of "
           "their linear systems. None: dense LU up to 32 states on the CPU and 8 on CUDA, else GMRES. Fully "
           "implicit methods always use a dense LU."),
-    Option("newton_tolerance", None, "float", "Diagonally and fully implicit methods: Newton stops when its "
-           "update is below this fraction of the error weights atol + |y| rtol (dimensionless). None: 1e-2. "
-           "Never below 10 eps / min(rtol) of the precision, which no update can resolve: a smaller value is "
-           "raised to it, with a warning when given.", "newton", "tolerance", _POSITIVE),
+    Option("newton_tolerance", None, "float", "Diagonally and fully implicit methods: Newton stops when the "
+           "error it leaves (estimated from its last update and contraction rate) is below this fraction of the "
+           "error weights atol + |y| rtol (dimensionless); a diagonally implicit method divides it by how much "
+           "its solution amplifies a stage's error. None: 1e-2. Never below 10 eps / min(rtol) of the "
+           "precision, which no update can resolve: a smaller value is raised to it, with a warning when given.",
+           "newton", "tolerance", _POSITIVE),
     Option("newton_max_iterations", 10, "int", "Diagonally and fully implicit methods: Newton iterations "
            "allowed per stage solve before the step is retried smaller.", "newton", "max_iterations", _COUNT),
     Option("krylov_tolerance", None, "float", "Krylov linear solvers (gmres, minres): stop when the residual "

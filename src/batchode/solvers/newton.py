@@ -11,15 +11,25 @@ Newton contract::
    ``I - alpha J(t, base + alpha k)`` is (re)built first; otherwise the one
    from an earlier call is reused (simplified Newton across stages of an
    SDIRK, as OrdinaryDiffEq.jl reuses W).
-3. Stops when the stage-state update ``alpha * delta`` is at most
-   ``max(tolerance, 10 eps / min(rtol))`` in the weighted RMS norm
-   ``atol + |z| rtol`` (the step's error weights). The floor is RADAU5's
-   (Hairer & Wanner II, IV.8): a tolerance below the working precision's
-   resolution could never be met, which matters in float32. A full Newton
-   step that increases the residual is halved up to ``max_backtracks``
-   times (damping).
-4. Returns ``Status.NEWTON_FAILED`` after ``max_iterations`` or on
-   divergence, the linear solver's status if it fails, else 0.
+3. Stops when the error left in the stage state is estimated to be at
+   most ``max(tolerance / solution_gain, 10 eps / min(rtol))`` in the
+   weighted RMS norm ``atol + |z| rtol`` (the step's error weights). The
+   estimate is Hairer & Wanner's (Solving ODEs II, IV.8, eqs. (8.10)-(8.11),
+   as RADAU5 and the FIRK engine use it): with the update
+   ``u_k = ||alpha delta_k||`` and the contraction rate
+   ``theta_k = u_k / u_{k-1}``, the error left after iteration ``k`` is
+   about ``theta_k / (1 - theta_k) u_k``; the first iteration, whose rate is
+   unknown, stops on ``u_1`` alone. ``solution_gain`` is how much the step's
+   solution amplifies the stage's error (set by the step, see
+   :func:`batchode.algorithms.dirk.newton_solution_gain`), so that
+   ``tolerance`` bounds Newton's share of the step's error. The floor is
+   RADAU5's: a tolerance below the working precision's resolution could
+   never be met, which matters in float32. A full Newton step that
+   increases the residual is halved up to ``max_backtracks`` times
+   (damping).
+4. Returns ``Status.NEWTON_FAILED`` after ``max_iterations``, on a
+   non-finite update or on divergence (``theta_k > 2``), the linear
+   solver's status if it fails, else 0.
 5. ``settings`` is Newton's block of the run-time values (its tolerances,
    iteration cap and backtracks, then the linear solver's block).
 """
@@ -58,7 +68,11 @@ class NewtonSettings:
     rtol, atol : tuple of float
         The step's tolerances, which weight the convergence test.
     tolerance : float
-        Converged when the weighted RMS of the stage-state update is below it.
+        Converged when the estimated error left in the stage state, times
+        ``solution_gain``, is below it in the weighted RMS norm.
+    solution_gain : float
+        Bound on how much the step's solution amplifies a stage's Newton
+        error (1: not at all); the step that owns Newton sets it.
     max_iterations : int
     max_backtracks : int
         Halvings of a Newton step allowed when the residual grows (0: none).
@@ -67,6 +81,7 @@ class NewtonSettings:
     rtol: tuple = runtime_setting(default=(1e-6,), converter=tolerance_tuple)
     atol: tuple = runtime_setting(default=(1e-6,), converter=tolerance_tuple)
     tolerance: float = runtime_setting(default=1e-2, validator=attrs.validators.gt(0))
+    solution_gain: float = runtime_setting(default=1.0, validator=attrs.validators.gt(0))
     max_iterations: int = runtime_setting(default=10, validator=attrs.validators.ge(1))
     max_backtracks: int = runtime_setting(default=3, validator=attrs.validators.ge(0))
 
@@ -93,7 +108,7 @@ class Newton(CUDAFactory):
     def runtime_values(self) -> dict:
         s = self.settings
         return dict(tolerance_values(s.rtol, s.atol, self.system_factory.n_states),
-                    tolerance=convergence_tolerance(s.tolerance, s.rtol, self.precision),
+                    tolerance=convergence_tolerance(s.tolerance / s.solution_gain, s.rtol, self.precision),
                     max_iterations=s.max_iterations, max_backtracks=s.max_backtracks)
 
     def build(self):
@@ -102,7 +117,7 @@ class Newton(CUDAFactory):
         at = self.runtime_offset
         rtol_at, atol_at, tolerance_at = at("rtol"), at("atol"), at("tolerance")
         max_iterations_at, max_backtracks_at = at("max_iterations"), at("max_backtracks")
-        zero, half, count = dtype(0.0), dtype(0.5), dtype(n)
+        zero, half, one, two, count = dtype(0.0), dtype(0.5), dtype(1.0), dtype(2.0), dtype(n)
         newton_failed = int(Status.NEWTON_FAILED)
         dxdt = self.system_factory.device_function
         linear = self.child("linear").built
@@ -170,11 +185,21 @@ class Newton(CUDAFactory):
                 size = trial_size
                 if not math.isfinite(update):
                     return newton_failed, iteration + 1, linear_iterations
-                if update <= tolerance:
-                    return 0, iteration + 1, linear_iterations
-                # Diverging: the update grew after the first iteration.
-                if iteration > 0 and update > dtype(2.0) * previous_update:
-                    return newton_failed, iteration + 1, linear_iterations
+                if iteration == 0:
+                    if update <= tolerance:
+                        return 0, iteration + 1, linear_iterations
+                else:
+                    # The error left is about rate / (1 - rate) times the
+                    # update (HW II, IV.8): stopping on the update alone lets
+                    # a slowly contracting iteration leave many times the
+                    # tolerance in every stage, and stage after stage, step
+                    # after step, that error adds up in the solution.
+                    rate = update / previous_update
+                    if rate < one and rate * update <= (one - rate) * tolerance:
+                        return 0, iteration + 1, linear_iterations
+                    # Diverging: the update grew after the first iteration.
+                    if rate > two:
+                        return newton_failed, iteration + 1, linear_iterations
                 previous_update = update
             return newton_failed, max_iterations, linear_iterations
 
