@@ -5,8 +5,8 @@ Equation systems get exact derivatives: SymPy differentiates
 (:func:`~batchode.systems.codegen.module_source`), and
 :func:`jacobian_sparsity` lists the entries of ``df/dy`` that can be
 non-zero (``jacobian_values`` writes those alone, in that order, for sparse
-linear solvers).  Systems defined by a Python function use the user's derivative
-functions or finite differences of the compiled ``dxdt``
+linear solvers).  Systems defined by a Python function use the user's
+derivative functions or finite differences of the compiled ``dxdt``
 (:func:`finite_difference_functions`).
 """
 
@@ -26,9 +26,9 @@ class DerivativeFunctions(NamedTuple):
 
     Every function but ``jacobian_values`` takes ``work``, caller-owned
     scratch of ``2 * n_states`` entries of the working precision; only
-    finite-difference versions use it, and none allocates.  Only the first ``n_states`` entries of ``y``
-    are read (user-supplied functions must do the same), so ``y`` may be a
-    longer array.
+    finite-difference versions use it, and none allocates.  Only the first
+    ``n_states`` entries of ``y`` are read (user-supplied functions must do
+    the same), so ``y`` may be a longer array.
 
     Attributes
     ----------
