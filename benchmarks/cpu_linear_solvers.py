@@ -1,4 +1,4 @@
-"""CPU benchmark: dense LU against GMRES, by system size, method family and precision.
+"""CPU benchmark: dense and sparse LU against GMRES, by system size, method family and precision.
 
 Where should the default switch from a dense LU to matrix-free GMRES? Two
 stiff problems of n states, each swept over its runs:
@@ -14,12 +14,13 @@ stiff problems of n states, each swept over its runs:
 Each is integrated at rtol = atol = ``--rtol`` on the CPU backend by each
 ``--methods`` (a Rosenbrock method solves one linear system per stage; a
 DIRK method one per Newton iteration) in each ``--precisions``, with
-``linear_solver="dense"``, with ``"gmres"`` (its default tolerance, derived
-from rtol and the precision), and with GMRES right-preconditioned by
+``linear_solver="dense"``, with ``"sparse"`` (the LU on the Jacobian's
+sparsity pattern), with ``"gmres"`` (its default tolerance, derived from
+rtol and the precision), and with GMRES right-preconditioned by
 ``"jacobi"`` and by ``"neumann"`` (two terms). Timings are warm (compiled on
 a tiny batch first); compile times are reported too. ``lin/solve`` is the
 mean number of GMRES iterations per linear solve for a Rosenbrock method
-(per Newton iteration for a DIRK one): 1 for the dense LU. A Neumann
+(per Newton iteration for a DIRK one): 1 for the LUs. A Neumann
 iteration costs three Jacobian-vector products, the others one.
 
 Run from the repository root::
@@ -58,7 +59,8 @@ def chain(n: int) -> batchode.ODESystem:
 
 
 #: (label, linear solver, preconditioner) of each row.
-CONFIGURATIONS = [("dense", "dense", None), ("gmres", "gmres", None), ("gmres+jacobi", "gmres", "jacobi"),
+CONFIGURATIONS = [("dense", "dense", None), ("sparse", "sparse", None), ("gmres", "gmres", None),
+                  ("gmres+jacobi", "gmres", "jacobi"),
                   ("gmres+neumann", "gmres", "neumann")]
 
 

@@ -25,7 +25,7 @@ def solver(linear_solver, **settings):
                            backend="cpu", linear_solver=linear_solver, newton_tolerance=1e-8, **settings)
 
 
-@pytest.mark.parametrize("linear_solver", ["dense", "gmres", "minres"])
+@pytest.mark.parametrize("linear_solver", ["dense", "sparse", "gmres", "minres"])
 def test_order_and_bounded_work_with_each_linear_solver(linear_solver):
     ode = solver(linear_solver)
     steps = [0.04, 0.02, 0.01]
@@ -41,7 +41,7 @@ def test_order_and_bounded_work_with_each_linear_solver(linear_solver):
     # Krylov solvers need at most n = 2 (GMRES) or a few dozen (steepest
     # descent on a 2x2 system) products per solve.
     assert result.n_newton_iterations[0] <= 2 * stages
-    assert result.n_linear_iterations[0] <= {"dense": 2, "gmres": 3, "minres": 10}[linear_solver] * stages
+    assert result.n_linear_iterations[0] <= {"dense": 2, "sparse": 2, "gmres": 3, "minres": 10}[linear_solver] * stages
 
 
 def test_tree_shows_newton_and_linear_solver_inside_dirk():

@@ -174,13 +174,20 @@ def test_float32_derivatives_stay_float32(name):
         got = evaluate(single, function, *single_arguments[:count])
         close(got, evaluate(double, function, *double_arguments[:count]), rtol=1e-5)
         assert float_types(getattr(single, function)) == {numba.types.float32}
+    # The non-zeros alone, in the order of jacobian_sparsity, as the Jacobian has them.
+    values = np.empty(len(system.jacobian_sparsity), np.float32)
+    single.jacobian_values(*single_arguments[:3], values)
+    jacobian = evaluate(single, "jacobian", *single_arguments[:3])
+    np.testing.assert_array_equal(values, [jacobian[i, j] for i, j in system.jacobian_sparsity])
+    assert float_types(single.jacobian_values) == {numba.types.float32}
 
     # Every number is a precision-cast module constant: function bodies hold
     # integers only, as subscripts and as the bound of the loop clearing an
     # output that is mostly zeros.
     module = ast.parse(system.derivative_source)
     functions = [node for node in module.body if isinstance(node, ast.FunctionDef)]
-    assert [f.name for f in functions] == ["jvp", "jacobian", "time_derivative", "jacobian_diagonal"]
+    assert [f.name for f in functions] == ["jvp", "jacobian", "time_derivative", "jacobian_diagonal",
+                                           "jacobian_values"]
     for function in functions:
         indices = [n.slice for n in ast.walk(function) if isinstance(n, ast.Subscript)]
         calls = [n for n in ast.walk(function) if isinstance(n, ast.Call)]

@@ -14,7 +14,7 @@ def make_step(method, system_factory, compute_error: bool, linear_solver=None, t
     """The step factory for ``method`` (a name or a tableau) on ``system_factory``.
 
     DIRK methods get a Newton child holding the linear solver
-    ``linear_solver`` ("dense", "gmres", "minres", or None for the default
+    ``linear_solver`` ("dense", "sparse", "gmres", "minres", or None for the default
     by system size); Rosenbrock methods hold the linear solver directly.
     Fully implicit methods iterate on their coupled stages themselves with a
     dense LU, so ``linear_solver`` must be "dense" or None for them.

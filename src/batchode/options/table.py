@@ -102,9 +102,10 @@ OPTIONS: tuple[Option, ...] = (
     _controller("beta3", "float", "Exponent of the error before that (controller pid).", values.real(signed=True)),
     _controller("qoldinit", "float", "The previous error assumed at the first step (controller pi).",
                 _POSITIVE),
-    _tree("linear_solver", None, '{"dense", "gmres", "minres"} or None', "Implicit methods: the solver of "
-          "their linear systems. None: dense LU up to 32 states on the CPU and 8 on CUDA, else GMRES. Fully "
-          "implicit methods always use a dense LU."),
+    _tree("linear_solver", None, '{"dense", "sparse", "gmres", "minres"} or None', "Implicit methods: the solver "
+          "of their linear systems. sparse: an LU on the Jacobian's sparsity pattern, its fill-in fixed when the "
+          "solver is built (equation systems only). None: dense LU up to 32 states on the CPU and 8 on CUDA, "
+          "else GMRES. Fully implicit methods always use a dense LU."),
     Option("newton_tolerance", None, "float", "Diagonally and fully implicit methods: Newton stops when the "
            "error it leaves (estimated from its last update and contraction rate) is below this fraction of the "
            "error weights atol + |y| rtol (dimensionless); a diagonally implicit method divides it by how much "

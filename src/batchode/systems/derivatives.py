@@ -4,8 +4,9 @@ Equation systems get exact derivatives: SymPy differentiates
 :attr:`SymbolicModel.derivatives` and the result is printed like ``dxdt``
 (:func:`~batchode.systems.codegen.module_source`), and
 :func:`jacobian_sparsity` lists the entries of ``df/dy`` that can be
-non-zero.  Systems defined by a Python function use the user's derivative
-functions or finite differences of the compiled ``dxdt``
+non-zero (``jacobian_values`` writes those alone, in that order, for sparse
+linear solvers).  Systems defined by a Python function use the user's
+derivative functions or finite differences of the compiled ``dxdt``
 (:func:`finite_difference_functions`).
 """
 
@@ -23,11 +24,11 @@ from batchode.systems.parsing import IfElse
 class DerivativeFunctions(NamedTuple):
     """Compiled derivatives of ``f`` in ``dy/dt = f(t, y, p)``.
 
-    Every function takes ``work``, caller-owned scratch of ``2 * n_states``
-    entries of the working precision; only finite-difference versions use
-    it, and none allocates.  Only the first ``n_states`` entries of ``y``
-    are read (user-supplied functions must do the same), so ``y`` may be a
-    longer array.
+    Every function but ``jacobian_values`` takes ``work``, caller-owned
+    scratch of ``2 * n_states`` entries of the working precision; only
+    finite-difference versions use it, and none allocates.  Only the first
+    ``n_states`` entries of ``y`` are read (user-supplied functions must do
+    the same), so ``y`` may be a longer array.
 
     Attributes
     ----------
@@ -46,12 +47,21 @@ class DerivativeFunctions(NamedTuple):
         equation systems; None for Python-function systems, whose diagonal
         would take ``n`` calls to ``dxdt`` (a Jacobi-preconditioned solver
         reads it from a user-supplied ``jacobian`` instead).
+    jacobian_values : callable or None
+        ``jacobian_values(t, y, p, out)`` writes the structural non-zeros of
+        ``J`` into ``out`` (``nnz`` entries), in the order of
+        :func:`jacobian_sparsity`: ``out[k] = df_i/dy_j`` for its ``k``-th
+        ``(i, j)``, with no ``n * n`` scratch, for sparse linear solvers.
+        Generated for equation systems, which never need ``work`` (so it
+        takes none); None for Python-function systems, whose sparsity is
+        unknown.
     """
 
     jvp: Callable
     jacobian: Callable
     time_derivative: Callable
     jacobian_diagonal: Callable | None = None
+    jacobian_values: Callable | None = None
 
 
 def generate_derivative_source(model: SymbolicModel) -> str:
@@ -72,7 +82,8 @@ def generate_derivative_source(model: SymbolicModel) -> str:
         :func:`~batchode.systems.codegen.module_source`), so its size grows
         with the non-zeros, not with ``n**2``; ``jacobian_diagonal`` holds
         only the diagonal entries, so their common subexpressions are
-        shared among them alone.
+        shared among them alone; ``jacobian_values`` holds the entries of
+        :func:`jacobian_sparsity`, in its order, and nothing else.
 
     Notes
     -----
@@ -85,6 +96,7 @@ def generate_derivative_source(model: SymbolicModel) -> str:
     """
     derivatives = [_branchwise(f) for f in model.derivatives]
     jacobian = [_gradient(f, model.states) for f in derivatives]
+    sparsity = _non_zeros(jacobian)
     directions = tuple(sympy.Symbol(f"_v{j}", real=True) for j in range(len(model.states)))
     jvp = tuple(
         sympy.Add(*(entry * v for entry, v in zip(row, directions) if not entry.is_zero))
@@ -122,6 +134,13 @@ def generate_derivative_source(model: SymbolicModel) -> str:
                 "_out",
                 tuple(row[i] for i, row in enumerate(jacobian)),
             ),
+            GeneratedFunction(
+                "jacobian_values",
+                ("t", "_y", "_p", "_out"),
+                inputs,
+                "_out",
+                tuple(jacobian[i][j] for i, j in sparsity),
+            ),
         ],
     )
 
@@ -143,8 +162,12 @@ def jacobian_sparsity(model: SymbolicModel) -> tuple[tuple[int, int], ...]:
         is zero for every ``t``, ``y`` and ``p``; a listed one may still be
         zero at some points.
     """
-    rows = (_gradient(_branchwise(f), model.states) for f in model.derivatives)
-    return tuple((i, j) for i, row in enumerate(rows) for j, entry in enumerate(row) if entry != 0)
+    return _non_zeros([_gradient(_branchwise(f), model.states) for f in model.derivatives])
+
+
+def _non_zeros(jacobian: Sequence[Sequence[sympy.Expr]]) -> tuple[tuple[int, int], ...]:
+    """``(row, column)`` of the entries of ``jacobian`` (rows of SymPy expressions) other than ``0``, row-major."""
+    return tuple((i, j) for i, row in enumerate(jacobian) for j, entry in enumerate(row) if entry != 0)
 
 
 def _branchwise(expression: sympy.Basic) -> sympy.Basic:

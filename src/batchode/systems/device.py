@@ -105,6 +105,12 @@ class SystemFactory(CUDAFactory):
         return self.built.derivatives.jacobian_diagonal
 
     @property
+    def jacobian_values_function(self):
+        """``jacobian_values(t, y, p, out)``: ``out[k] = df_i/dy_j`` for the ``k``-th ``(i, j)`` of
+        ``system.jacobian_sparsity``; None for a Python-function system."""
+        return self.built.derivatives.jacobian_values
+
+    @property
     def time_derivative_function(self):
         """``time_derivative(t, y, p, out, work)``: ``out = df/dt`` (partial)."""
         return self.built.derivatives.time_derivative

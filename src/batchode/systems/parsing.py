@@ -50,7 +50,7 @@ BUILTIN_CONSTANTS: Mapping[str, sympy.Expr] = {"pi": sympy.pi, "e": sympy.E}
 # The functions generated code defines, at module level next to the
 # constants (the fields of DeviceFunctions and DerivativeFunctions).
 GENERATED_NAMES = frozenset(
-    {"dxdt", "observables", "jvp", "jacobian", "time_derivative", "jacobian_diagonal"}
+    {"dxdt", "observables", "jvp", "jacobian", "time_derivative", "jacobian_diagonal", "jacobian_values"}
 )
 
 # Names users may not define: time, the function names (the generated code

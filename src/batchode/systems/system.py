@@ -415,7 +415,8 @@ class ODESystem:
             ``jvp(t, y, p, v, out, work)``, ``jacobian(t, y, p, out, work)``
             and ``time_derivative(t, y, p, out, work)``, with ``work`` scratch
             of ``2 * n_states`` entries, and ``jacobian_diagonal(t, y, p,
-            out, work)`` for equation systems (None for a Python function).
+            out, work)`` and ``jacobian_values(t, y, p, out)`` for equation
+            systems (None for a Python function).
 
         Notes
         -----

@@ -1,4 +1,4 @@
-"""Linear solvers for ``(I - alpha J) x = b``: dense LU, GMRES, minimal residual."""
+"""Linear solvers for ``(I - alpha J) x = b``: dense LU, sparse LU, GMRES, minimal residual."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import difflib
 from batchode.solvers.linear.base import LinearSolver, LinearSolverBuild
 from batchode.solvers.linear.dense_lu import DenseLU, DenseMatrixLU
 from batchode.solvers.linear.krylov import GMRES, PRECONDITIONERS, MinimalResidual
+from batchode.solvers.linear.sparse_lu import SparseLU
 
-LINEAR_SOLVERS = {"dense": DenseLU, "gmres": GMRES, "minres": MinimalResidual}
+LINEAR_SOLVERS = {"dense": DenseLU, "sparse": SparseLU, "gmres": GMRES, "minres": MinimalResidual}
 #: The matrix-free (Krylov) solvers among them.
 KRYLOV_SOLVERS = ("gmres", "minres")
 
@@ -23,7 +24,7 @@ DENSE_DEFAULT_MAX_STATES = {"cpu": 32, "cuda": 8}
 
 
 def linear_solver_name(name, n_states: int, backend: str) -> str:
-    """The linear solver ``name`` ("dense", "gmres", "minres", case-insensitive) stands for.
+    """The linear solver ``name`` ("dense", "sparse", "gmres", "minres", case-insensitive) stands for.
 
     None: dense up to ``DENSE_DEFAULT_MAX_STATES[backend]`` states, else gmres.
 
@@ -54,5 +55,5 @@ def make_linear_solver(name, system_factory, **settings) -> LinearSolver:
 
 
 __all__ = ["DENSE_DEFAULT_MAX_STATES", "DenseLU", "DenseMatrixLU", "GMRES", "KRYLOV_SOLVERS", "LINEAR_SOLVERS",
-           "LinearSolver", "LinearSolverBuild", "MinimalResidual", "PRECONDITIONERS", "linear_solver_name",
-           "make_linear_solver"]
+           "LinearSolver", "LinearSolverBuild", "MinimalResidual", "PRECONDITIONERS", "SparseLU",
+           "linear_solver_name", "make_linear_solver"]
