@@ -348,3 +348,38 @@ def test_indentation_and_continuation_lines():
     )
     assert system.state_names == ("x", "y")
     assert "_dydt[1] = x - y" in system.generated_source
+
+
+def test_pleiades_matches_scipy_and_conserves_energy():
+    """``examples.pleiades()`` at t = 3 agrees with scipy on the same equations and keeps its energy."""
+    from scipy.integrate import solve_ivp as scipy_solve_ivp
+
+    import batchode
+
+    system = examples.pleiades()
+    masses = np.arange(1.0, 8.0)
+
+    def rhs(t, state):
+        x, y = state[:7], state[7:14]
+        dx, dy = x[None, :] - x[:, None], y[None, :] - y[:, None]
+        distance2 = dx ** 2 + dy ** 2
+        np.fill_diagonal(distance2, np.inf)
+        weight = masses / distance2 ** 1.5
+        return np.concatenate([state[14:], (weight * dx).sum(axis=1), (weight * dy).sum(axis=1)])
+
+    def energy(state):
+        x, y, vx, vy = state.reshape(4, 7)
+        i, j = np.triu_indices(7, k=1)
+        return 0.5 * (masses * (vx ** 2 + vy ** 2)).sum() - (masses[i] * masses[j] / np.hypot(x[i] - x[j],
+                                                                                             y[i] - y[j])).sum()
+
+    start = system.default_initial_state
+    assert system.n_states == 28
+    result = batchode.solve_ivp(system, (0.0, 3.0), method="dop853", rtol=1e-10, atol=1e-10, backend="cpu",
+                                save_time_series=False)
+    reference = scipy_solve_ivp(rhs, (0.0, 3.0), start, method="DOP853", rtol=1e-13, atol=1e-13).y[:, -1]
+    final = result.final_state[0]
+    assert result.status[0] == 0
+    np.testing.assert_allclose(final, reference, rtol=0, atol=1e-6)
+    assert abs(energy(final) / energy(start) - 1) < 1e-8
+

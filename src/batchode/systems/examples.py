@@ -106,3 +106,38 @@ def brusselator(cells: int) -> ODESystem:
     initial.update({f"v{i}": 3.0 for i in range(1, cells + 1)})
     return ODESystem.from_equations(equations, parameters={"A": 1.0, "B": 3.0, "alpha": 0.02},
                                     initial_state=initial)
+
+
+def pleiades() -> ODESystem:
+    """Return the Pleiades problem: seven bodies in the plane under gravity (28 states).
+
+    Hairer, Norsett & Wanner, *Solving ODEs I*, section II.10 ("PLEI"): body
+    ``i = 1 .. 7`` of mass ``m_i = i`` at ``(x_i, y_i)`` moves as::
+
+        x_i'' = G sum_{j != i} m_j (x_j - x_i) / r_ij**3
+        y_i'' = G sum_{j != i} m_j (y_j - y_i) / r_ij**3,  r_ij**2 = (x_i - x_j)**2 + (y_i - y_j)**2
+
+    with ``G = 1`` (the book's problem; a parameter here so that a sweep can
+    vary it, as it can each mass ``m1 .. m7``). States ``x1 .. x7, y1 .. y7,
+    vx1 .. vx7, vy1 .. vy7`` (the book's order), from ``x = (3, 3, -1, -3, 2,
+    -2, 2)``, ``y = (3, -3, 2, 0, 0, -4, 4)``, ``vx = (0, 0, 0, 0, 0, 1.75,
+    -1.5)``, ``vy = (0, 0, 0, -1.25, 1, 0, 0)``; the book integrates it over
+    ``t`` in ``[0, 3]``, through several close encounters. Not stiff.
+    """
+    bodies = range(1, 8)
+
+    def inverse_cube(i: int, j: int) -> str:
+        # One spelling per pair (lower index first), so the common
+        # subexpressions of r_ij and r_ji are recognised as one.
+        a, b = min(i, j), max(i, j)
+        return f"((x{a} - x{b})**2 + (y{a} - y{b})**2)**1.5"
+
+    equations = [f"dx{i} = vx{i}" for i in bodies] + [f"dy{i} = vy{i}" for i in bodies]
+    for axis in ("x", "y"):
+        equations += [f"dv{axis}{i} = G * (" + " + ".join(f"m{j} * ({axis}{j} - {axis}{i}) / {inverse_cube(i, j)}"
+                                                         for j in bodies if j != i) + ")" for i in bodies]
+    values = {"x": (3.0, 3.0, -1.0, -3.0, 2.0, -2.0, 2.0), "y": (3.0, -3.0, 2.0, 0.0, 0.0, -4.0, 4.0),
+              "vx": (0.0, 0.0, 0.0, 0.0, 0.0, 1.75, -1.5), "vy": (0.0, 0.0, 0.0, -1.25, 1.0, 0.0, 0.0)}
+    initial = {f"{name}{i}": value for name, column in values.items() for i, value in zip(bodies, column)}
+    return ODESystem.from_equations(equations, parameters={"G": 1.0, **{f"m{i}": float(i) for i in bodies}},
+                                    initial_state=initial)
