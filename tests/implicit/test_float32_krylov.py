@@ -1,12 +1,13 @@
-"""Implicit methods in float32 on a 40-state stiff system: the default Krylov tolerance follows the precision.
+"""Implicit methods in float32 on a 40-state stiff system: the Krylov tolerance follows the precision.
 
-The 1-D Brusselator with 20 cells (Hairer & Wanner II, IV.1) gets GMRES by
-default on the CPU (above 32 states). Its residual tolerance used to be a
-fixed 1e-8, below what float32 can resolve: every solve ran to its cap and
-failed, and runs took 16,000-17,000 steps instead of 65-73 (rodas5p, rtol
-1e-5). It is now derived from rtol and the precision
-(:func:`batchode.solvers.linear.krylov.default_tolerance`), so GMRES takes
-the steps of the dense LU.
+The 1-D Brusselator with 20 cells (Hairer & Wanner II, IV.1) used to get
+GMRES by default on the CPU (above 32 states), with a fixed residual
+tolerance of 1e-8, below what float32 can resolve: every solve ran to its
+cap and failed, and runs took 16,000-17,000 steps instead of 65-73
+(rodas5p, rtol 1e-5). The tolerance is now derived from rtol and the
+precision (:func:`batchode.solvers.linear.krylov.default_tolerance`), so
+GMRES takes the steps of the dense LU; and the default for an equation
+system like this one is now the sparse LU, which does too.
 """
 
 import warnings
@@ -16,7 +17,7 @@ import pytest
 from scipy.integrate import solve_ivp as scipy_solve_ivp
 
 import batchode
-from batchode.solvers.linear import GMRES, krylov
+from batchode.solvers.linear import GMRES, SparseLU, krylov
 from batchode.systems.examples import brusselator
 from batchode.tree import owner
 
@@ -54,20 +55,22 @@ def solve(method, **settings):
 
 
 @pytest.mark.parametrize("method", ["rodas5p", "kvaerno5"])
-def test_float32_gmres_by_default_takes_the_steps_of_the_dense_lu(reference, method):
-    solver, krylov_result = solve(method)
-    assert isinstance(linear_solver_of(solver), GMRES), "the CPU default above 32 states"
+@pytest.mark.parametrize("linear_solver", ["gmres", None])
+def test_float32_default_settings_take_the_steps_of_the_dense_lu(reference, method, linear_solver):
+    solver, tested = solve(method, linear_solver=linear_solver)
+    expected = GMRES if linear_solver == "gmres" else SparseLU  # the default for an equation system
+    assert isinstance(linear_solver_of(solver), expected)
     _, dense_result = solve(method, linear_solver="dense")
-    for result in (krylov_result, dense_result):
+    for result in (tested, dense_result):
         assert result.success.all(), result.status_names()
         # Measured: 1.6 (rodas5p) and 2.5 (kvaerno5) tolerances, with GMRES and the dense LU alike.
         error = np.abs(result.y_final - reference) / (TOLERANCE + TOLERANCE * np.abs(reference))
         assert error.max() < 10.0
-    krylov_steps = krylov_result.n_accepted + krylov_result.n_rejected
+    tested_steps = tested.n_accepted + tested.n_rejected
     dense_steps = dense_result.n_accepted + dense_result.n_rejected
     # Measured equal run by run (59-82 steps for rodas5p, 38-54 for kvaerno5);
     # with the old 1e-8 rodas5p took 16,000 and more.
-    assert (krylov_steps <= 1.5 * dense_steps).all(), (krylov_steps, dense_steps)
+    assert (tested_steps <= 1.5 * dense_steps).all(), (tested_steps, dense_steps)
 
 
 @pytest.mark.parametrize("rtol, precision, expected", [

@@ -77,6 +77,20 @@ def test_powers_states_and_parameters():
     np.testing.assert_allclose(dydt, [expected, k * y], rtol=1e-14)
 
 
+def test_half_integer_powers_are_products_and_one_sqrt():
+    # Pleiades-style inverse cube distances: a general pow cost 3x the rest of the right-hand side.
+    system = ODESystem.from_equations("dx = x**1.5 + (x + y)**-2.5 + y**16.5\ndy = x**17.5 + y**0.5", parameters=[])
+    source = system.generated_source
+    body = source[source.index("def dxdt") : source.index("def observables")]
+    assert "x*_math.sqrt(x)" in body and "/(_d0*_d0*_math.sqrt(_d0))" in body
+    assert body.count("**") == 1 and "x**_c" in body  # 17.5 is beyond the multiplied range: pow
+    dxdt = system.make_device_functions(numba.njit, np.float64).dxdt
+    x, y = 1.3, 0.6
+    dydt = np.empty(2)
+    dxdt(0.0, np.array([x, y]), np.array([]), dydt)
+    np.testing.assert_allclose(dydt, [x**1.5 + (x + y) ** -2.5 + y**16.5, x**17.5 + y**0.5], rtol=1e-14)
+
+
 def test_float32_device_code_has_no_double_precision():
     """Compile to PTX (needs NVVM, not a GPU) and check no f64 instruction remains."""
     cuda = pytest.importorskip("numba.cuda")

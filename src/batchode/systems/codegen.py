@@ -26,6 +26,9 @@ HEADER = """\
 
 # Integer powers up to this are written as repeated multiplication: cheaper
 # than pow on GPUs and exact for small exponents.  Beyond it, ``**`` is used.
+# Half-integer powers up to it (x**1.5, x**-2.5) are multiplications and one
+# sqrt: a general pow took 3x the time of the whole right-hand side of the
+# Pleiades problem (21 distances**-1.5), measured in a numba loop.
 _MAX_MULTIPLIED_POWER = 16
 
 _MATH_FUNCTIONS = {
@@ -246,12 +249,19 @@ def _inline_trivial(
 
 
 def _is_multiplied_power(expression: sympy.Basic) -> bool:
-    return (
-        expression.is_Pow
-        and expression.exp.is_Number
-        and float(expression.exp).is_integer()
-        and 2 <= abs(float(expression.exp)) <= _MAX_MULTIPLIED_POWER
-    )
+    """Whether ``expression`` is printed as repeated multiplication: ``x**k`` or ``x**(k + 1/2)``, ``|k| >= 1``.
+
+    ``x**k`` for integer ``2 <= |k| <= _MAX_MULTIPLIED_POWER``; ``x**(k + 1/2)``
+    for ``1 <= |k| <= _MAX_MULTIPLIED_POWER`` (times one ``sqrt``).
+    """
+    if not (expression.is_Pow and expression.exp.is_Number):
+        return False
+    doubled = 2 * abs(float(expression.exp))
+    if not doubled.is_integer():
+        return False
+    if doubled % 2 == 0:
+        return 4 <= doubled <= 2 * _MAX_MULTIPLIED_POWER
+    return 3 <= doubled <= 2 * _MAX_MULTIPLIED_POWER + 1
 
 
 def _hoist_power_bases(
@@ -412,7 +422,10 @@ class _Printer:
             if value == -0.5:
                 return f"{self._literal(1.0)}/_math.sqrt({self.print(base)})", _MUL
             if _is_multiplied_power(e):
-                product = "*".join([self._wrap(base, _POW)] * int(abs(value)))
+                factors = [self._wrap(base, _POW)] * int(abs(value))
+                if not float(value).is_integer():
+                    factors.append(f"_math.sqrt({self.print(base)})")
+                product = "*".join(factors)
                 return (product, _MUL) if value > 0 else (f"{self._literal(1.0)}/({product})", _MUL)
             if value == -1:
                 return f"{self._literal(1.0)}/{self._wrap(base, _POW)}", _MUL
