@@ -25,8 +25,9 @@ grows, with the fill and the operation count.
 Static pivoting suits ``I - alpha J``: as the step (and so ``alpha``)
 shrinks, ``M`` tends to ``I``, which is diagonally dominant and needs no
 pivoting at all (Gaussian elimination on a diagonally dominant matrix does
-not grow its entries by more than a factor 2: Higham, *Accuracy and
-Stability of Numerical Algorithms*, 2nd ed., theorem 9.9). A pivot that is
+not grow its entries by more than a factor 2, a result of Wilkinson's: see
+Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., chapter
+9, on diagonally dominant matrices). A pivot that is
 zero or lost in rounding makes ``prepare`` return
 ``Status.LINEAR_SOLVER_FAILED``, and the step is retried smaller.
 
