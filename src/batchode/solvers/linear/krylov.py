@@ -189,10 +189,16 @@ class _MatrixFree(LinearSolver):
         ``precondition(v, out, ...)`` writes ``out = P v`` (``out`` must not
         be ``v``), and is None without a preconditioner.
         """
+        store_point, apply = self._point_and_product()
+        if self.settings.preconditioner is None:
+            return store_point, apply, None
+        if not self._scales_by_diagonal():  # Neumann in alpha J, from products alone
+            return store_point, apply, self._product_series()
+        return self._diagonal_prepare(store_point), apply, self._diagonal_preconditioner(apply)
+
+    def _point_and_product(self):
+        """``(store_point, apply)``: keep the linearisation point and ``alpha``; ``out = v - alpha J v``."""
         n = self.n
-        preconditioner = self.settings.preconditioner
-        dtype = self.precision.type
-        zero, one = dtype(0.0), dtype(1.0)
         jvp = self.system_factory.jvp_function
         buffers = self.buffer_registry.buffers
         alloc_point, alloc_work = buffers["point"].allocate(), buffers["jvp_work"].allocate()
@@ -214,31 +220,39 @@ class _MatrixFree(LinearSolver):
             for j in range(n):
                 out[j] = v[j] - alpha * out[j]
 
-        store_point, apply = device(store_point), device(apply)
-        if preconditioner is None:
-            return store_point, apply, None
+        return device(store_point), device(apply)
 
-        if not self._scales_by_diagonal():  # Neumann in alpha J, from products alone
-            terms = self.settings.neumann_terms
-            alloc_product = buffers["neumann_product"].allocate()
+    def _product_series(self):
+        """``precondition`` for ``"neumann"`` without a diagonal: ``sum_{k=0}^{m} (alpha J)^k v``."""
+        n, terms = self.n, self.settings.neumann_terms
+        jvp = self.system_factory.jvp_function
+        buffers = self.buffer_registry.buffers
+        alloc_point, alloc_work = buffers["point"].allocate(), buffers["jvp_work"].allocate()
+        alloc_product = buffers["neumann_product"].allocate()
 
-            def precondition(v, out, p, shared, persistent):
-                # Horner: z <- v + alpha J z, m times from z = v, leaves
-                # z = sum_{k=0}^{m} (alpha J)^k v.
-                point = alloc_point(shared, persistent)
-                product = alloc_product(shared, persistent)
-                work = alloc_work(shared, persistent)
-                alpha = point[n + 1]
+        def precondition(v, out, p, shared, persistent):
+            # Horner: z <- v + alpha J z, m times from z = v.
+            point = alloc_point(shared, persistent)
+            product = alloc_product(shared, persistent)
+            work = alloc_work(shared, persistent)
+            alpha = point[n + 1]
+            for j in range(n):
+                out[j] = v[j]
+            for _ in range(terms):
+                jvp(point[n], point, p, out, product, work)
                 for j in range(n):
-                    out[j] = v[j]
-                for _ in range(terms):
-                    jvp(point[n], point, p, out, product, work)
-                    for j in range(n):
-                        out[j] = v[j] + alpha * product[j]
+                    out[j] = v[j] + alpha * product[j]
 
-            return store_point, apply, device(precondition)
+        return self.backend.device_function(precondition)
 
-        alloc_inverse = buffers["jacobi_diagonal"].allocate()
+    def _diagonal_prepare(self, store_point):
+        """``prepare`` that also keeps ``1 / M_ii``, from the generated diagonal or the user's Jacobian."""
+        n = self.n
+        dtype = self.precision.type
+        zero, one = dtype(0.0), dtype(1.0)
+        buffers = self.buffer_registry.buffers
+        alloc_inverse, alloc_work = buffers["jacobi_diagonal"].allocate(), buffers["jvp_work"].allocate()
+        device = self.backend.device_function
         if self._diagonal_source() == "generated":
             generated = self.system_factory.jacobian_diagonal_function
 
@@ -267,7 +281,14 @@ class _MatrixFree(LinearSolver):
                 inverse[j] = one if entry == zero else one / entry
             return 0
 
-        if preconditioner == "jacobi":
+        return device(prepare)
+
+    def _diagonal_preconditioner(self, apply):
+        """``precondition`` from the kept ``1 / M_ii``: Jacobi, or Jacobi sweeps for ``"neumann"``."""
+        n = self.n
+        buffers = self.buffer_registry.buffers
+        alloc_inverse = buffers["jacobi_diagonal"].allocate()
+        if self._uses("jacobi"):
 
             def precondition(v, out, p, shared, persistent):
                 inverse = alloc_inverse(shared, persistent)
@@ -290,7 +311,7 @@ class _MatrixFree(LinearSolver):
                     for j in range(n):
                         out[j] += inverse[j] * (v[j] - product[j])
 
-        return device(prepare), apply, device(precondition)
+        return self.backend.device_function(precondition)
 
 
 class GMRES(_MatrixFree):
@@ -308,21 +329,31 @@ class GMRES(_MatrixFree):
         self.register_buffer("projected", "local", lambda: m() + 1)
 
     def build(self) -> LinearSolverBuild:
-        n, m = self.n, self.settings.restart
+        n = self.n
         tolerance_at, max_iterations_at = self.runtime_offset("tolerance"), self.runtime_offset("max_iterations")
         dtype = self.precision.type
-        zero, one = dtype(0.0), dtype(1.0)
+        zero = dtype(0.0)
         failed = int(Status.LINEAR_SOLVER_FAILED)
         prepare, apply, precondition = self.build_operator()
-        preconditioned = precondition is not None
+        arnoldi_step, rotate = self._arnoldi_pieces(apply, precondition)
+        update_solution = self._solution_update(precondition)
+        m = self.settings.restart
         buffers = self.buffer_registry.buffers
         alloc_basis, alloc_h = buffers["basis"].allocate(), buffers["hessenberg"].allocate()
         alloc_rot, alloc_g = buffers["rotations"].allocate(), buffers["projected"].allocate()
         alloc_z = buffers["preconditioned"].allocate()
 
-        # `if preconditioned:` tests a closure constant: numba prunes the
-        # branch not taken before typing, so without a preconditioner this is
-        # the plain GMRES and `precondition` (None) is never typed.
+        def residual_into(rhs, x, out, p, shared, persistent):
+            """out = rhs - M x; returns its 2-norm."""
+            apply(x, out, p, shared, persistent)
+            total = zero
+            for j in range(n):
+                out[j] = rhs[j] - out[j]
+                total += out[j] * out[j]
+            return math.sqrt(total)
+
+        residual_into = self.backend.device_function(residual_into)
+
         def solve(rhs, x, p, settings, shared, persistent):
             tolerance, max_iterations = dtype(settings[tolerance_at]), int(settings[max_iterations_at])
             basis = alloc_basis(shared, persistent)
@@ -339,14 +370,8 @@ class GMRES(_MatrixFree):
                 return 0, 0
             target = tolerance * rhs_norm
             iterations = 0
-            while iterations < max_iterations:
-                # residual r = rhs - M x into the first basis vector
-                apply(x, basis, p, shared, persistent)
-                beta = zero
-                for j in range(n):
-                    basis[j] = rhs[j] - basis[j]
-                    beta += basis[j] * basis[j]
-                beta = math.sqrt(beta)
+            while iterations < max_iterations:  # one restart cycle per pass
+                beta = residual_into(rhs, x, basis, p, shared, persistent)  # the first basis vector
                 if beta <= target:
                     return 0, iterations
                 for j in range(n):
@@ -356,74 +381,118 @@ class GMRES(_MatrixFree):
                 g[0] = beta
                 size = 0
                 for k in range(m):
-                    column = basis[(k + 1) * n:(k + 2) * n]
-                    if preconditioned:  # column = M P v_k
-                        precondition(basis[k * n:(k + 1) * n], z, p, shared, persistent)
-                        apply(z, column, p, shared, persistent)
-                    else:
-                        apply(basis[k * n:(k + 1) * n], column, p, shared, persistent)
+                    norm = arnoldi_step(k, basis, h, z, p, shared, persistent)
                     iterations += 1
-                    for i in range(k + 1):
-                        dot = zero
-                        for j in range(n):
-                            dot += column[j] * basis[i * n + j]
-                        h[i * m + k] = dot
-                        for j in range(n):
-                            column[j] -= dot * basis[i * n + j]
-                    norm = zero
-                    for j in range(n):
-                        norm += column[j] * column[j]
-                    norm = math.sqrt(norm)
-                    h[(k + 1) * m + k] = norm
-                    if norm > zero:
-                        for j in range(n):
-                            column[j] /= norm
-                    for i in range(k):  # earlier rotations act on the new column
-                        c, s = rotations[2 * i], rotations[2 * i + 1]
-                        upper, lower = h[i * m + k], h[(i + 1) * m + k]
-                        h[i * m + k] = c * upper + s * lower
-                        h[(i + 1) * m + k] = -s * upper + c * lower
-                    upper, lower = h[k * m + k], h[(k + 1) * m + k]
-                    radius = math.sqrt(upper * upper + lower * lower)
-                    c = one if radius == zero else upper / radius
-                    s = zero if radius == zero else lower / radius
-                    rotations[2 * k], rotations[2 * k + 1] = c, s
-                    h[k * m + k] = radius
-                    h[(k + 1) * m + k] = zero
-                    g[k + 1] = -s * g[k]
-                    g[k] = c * g[k]
+                    estimate = rotate(k, h, rotations, g)
                     size = k + 1
-                    if abs(g[k + 1]) <= target or norm == zero or iterations >= max_iterations:
+                    if estimate <= target or norm == zero or iterations >= max_iterations:
                         break
-                for i in range(size - 1, -1, -1):  # back substitution into g
-                    for l in range(i + 1, size):
-                        g[i] -= h[i * m + l] * g[l]
-                    g[i] /= h[i * m + i]
-                if preconditioned:
-                    # x += P (V g); basis vector `size` (the next Arnoldi
-                    # vector, unused now) holds V g.
-                    combination = basis[size * n:(size + 1) * n]
-                    for j in range(n):
-                        combination[j] = zero
-                    for i in range(size):
-                        for j in range(n):
-                            combination[j] += g[i] * basis[i * n + j]
-                    precondition(combination, z, p, shared, persistent)
-                    for j in range(n):
-                        x[j] += z[j]
-                else:
-                    for i in range(size):
-                        for j in range(n):
-                            x[j] += g[i] * basis[i * n + j]
-            apply(x, basis, p, shared, persistent)
-            residual = zero
-            for j in range(n):
-                residual += (rhs[j] - basis[j]) * (rhs[j] - basis[j])
-            if math.sqrt(residual) <= target:
+                update_solution(size, x, basis, h, g, z, p, shared, persistent)
+            if residual_into(rhs, x, basis, p, shared, persistent) <= target:
                 return 0, iterations
             return failed, iterations
 
         return LinearSolverBuild(prepare, self.backend.device_function(solve, inline=False))
+
+    def _arnoldi_pieces(self, apply, precondition):
+        """The device functions extending a GMRES cycle by one vector: ``(arnoldi_step, rotate)``.
+
+        - ``norm = arnoldi_step(k, basis, h, z, p, shared, persistent)`` writes
+          basis vector ``k + 1`` (``M P v_k``, or ``M v_k``, orthogonalised
+          against the earlier ones by modified Gram-Schmidt, then normalised)
+          and column ``k`` of the Hessenberg matrix ``h``; returns its
+          subdiagonal entry (0: the Krylov space is exhausted).
+        - ``estimate = rotate(k, h, rotations, g)`` applies the earlier Givens
+          rotations to column ``k``, makes and applies its own, and returns
+          ``|g[k + 1]|``, the residual norm of the least-squares solution so far.
+
+        ``if preconditioned:`` tests a closure constant: numba prunes the
+        branch not taken before typing, so without a preconditioner these are
+        the plain GMRES's and ``precondition`` (None) is never typed.
+        """
+        n, m = self.n, self.settings.restart
+        dtype = self.precision.type
+        zero, one = dtype(0.0), dtype(1.0)
+        preconditioned = precondition is not None
+        device = self.backend.device_function
+
+        def arnoldi_step(k, basis, h, z, p, shared, persistent):
+            column = basis[(k + 1) * n:(k + 2) * n]
+            if preconditioned:  # column = M P v_k
+                precondition(basis[k * n:(k + 1) * n], z, p, shared, persistent)
+                apply(z, column, p, shared, persistent)
+            else:
+                apply(basis[k * n:(k + 1) * n], column, p, shared, persistent)
+            for i in range(k + 1):
+                dot = zero
+                for j in range(n):
+                    dot += column[j] * basis[i * n + j]
+                h[i * m + k] = dot
+                for j in range(n):
+                    column[j] -= dot * basis[i * n + j]
+            norm = zero
+            for j in range(n):
+                norm += column[j] * column[j]
+            norm = math.sqrt(norm)
+            h[(k + 1) * m + k] = norm
+            if norm > zero:
+                for j in range(n):
+                    column[j] /= norm
+            return norm
+
+        def rotate(k, h, rotations, g):
+            for i in range(k):  # earlier rotations act on the new column
+                c, s = rotations[2 * i], rotations[2 * i + 1]
+                upper, lower = h[i * m + k], h[(i + 1) * m + k]
+                h[i * m + k] = c * upper + s * lower
+                h[(i + 1) * m + k] = -s * upper + c * lower
+            upper, lower = h[k * m + k], h[(k + 1) * m + k]
+            radius = math.sqrt(upper * upper + lower * lower)
+            c = one if radius == zero else upper / radius
+            s = zero if radius == zero else lower / radius
+            rotations[2 * k], rotations[2 * k + 1] = c, s
+            h[k * m + k] = radius
+            h[(k + 1) * m + k] = zero
+            g[k + 1] = -s * g[k]
+            g[k] = c * g[k]
+            return abs(g[k + 1])
+
+        return device(arnoldi_step), device(rotate)
+
+    def _solution_update(self, precondition):
+        """``update_solution(size, x, basis, h, g, z, p, shared, persistent)``, the end of a GMRES cycle.
+
+        Solves the triangular ``h y = g`` in ``g`` and adds ``V y`` (or
+        ``P V y``) to ``x``; ``if preconditioned:`` is pruned as in
+        :meth:`_arnoldi_pieces`.
+        """
+        n, m = self.n, self.settings.restart
+        zero = self.precision.type(0.0)
+        preconditioned = precondition is not None
+
+        def update_solution(size, x, basis, h, g, z, p, shared, persistent):
+            for i in range(size - 1, -1, -1):  # back substitution into g
+                for l in range(i + 1, size):
+                    g[i] -= h[i * m + l] * g[l]
+                g[i] /= h[i * m + i]
+            if preconditioned:
+                # x += P (V g); basis vector `size` (the next Arnoldi
+                # vector, unused now) holds V g.
+                combination = basis[size * n:(size + 1) * n]
+                for j in range(n):
+                    combination[j] = zero
+                for i in range(size):
+                    for j in range(n):
+                        combination[j] += g[i] * basis[i * n + j]
+                precondition(combination, z, p, shared, persistent)
+                for j in range(n):
+                    x[j] += z[j]
+            else:
+                for i in range(size):
+                    for j in range(n):
+                        x[j] += g[i] * basis[i * n + j]
+
+        return self.backend.device_function(update_solution)
 
 
 class MinimalResidual(_MatrixFree):
