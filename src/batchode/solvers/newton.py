@@ -47,6 +47,10 @@ from batchode.factory import CUDAFactory, runtime_setting
 from batchode.status import Status
 
 
+#: What :meth:`Newton._iteration_pieces`' ``verdict`` says of an iteration.
+CONTINUE, CONVERGED, DIVERGED = 0, 1, 2
+
+
 def convergence_tolerance(tolerance: float, rtol, precision) -> float:
     """The tolerance a Newton-like iteration can meet: ``max(tolerance, 10 eps / min(rtol))``.
 
@@ -115,11 +119,9 @@ class Newton(CUDAFactory):
         n = self.system_factory.n_states
         dtype = self.precision.type
         at = self.runtime_offset
-        rtol_at, atol_at, tolerance_at = at("rtol"), at("atol"), at("tolerance")
+        tolerance_at = at("tolerance")
         max_iterations_at, max_backtracks_at = at("max_iterations"), at("max_backtracks")
-        zero, half, one, two, count = dtype(0.0), dtype(0.5), dtype(1.0), dtype(2.0), dtype(n)
         newton_failed = int(Status.NEWTON_FAILED)
-        dxdt = self.system_factory.device_function
         linear = self.child("linear").built
         prepare, solve = linear.prepare, linear.solve
         registry = self.buffer_registry
@@ -128,19 +130,7 @@ class Newton(CUDAFactory):
         alloc_trial, alloc_trial_residual = alloc["trial"], alloc["trial_residual"]
         linear_view = registry.child_view("linear")
         linear_settings = self.runtime_view("linear")
-
-        def residual_of(t, base, alpha, p, k, stage, out):
-            """out = f(t, base + alpha k) - k; returns its 2-norm squared."""
-            for j in range(n):
-                stage[j] = base[j] + alpha * k[j]
-            dxdt(t, stage, p, out)
-            total = zero
-            for j in range(n):
-                out[j] -= k[j]
-                total += out[j] * out[j]
-            return total
-
-        residual_of = self.backend.device_function(residual_of)
+        residual_of, backtrack, take_update, verdict = self._iteration_pieces()
 
         def newton(t, base, alpha, p, k, prepare_operator, settings, shared, persistent):
             tolerance = dtype(settings[tolerance_at])
@@ -160,47 +150,97 @@ class Newton(CUDAFactory):
                 if status != 0:
                     return status, 0, 0
             size = residual_of(t, base, alpha, p, k, stage, residual)
-            previous_update = zero
+            previous_update = dtype(0.0)
             for iteration in range(max_iterations):
                 status, used = solve(residual, delta, p, linear_block, linear_shared, linear_persistent)
                 linear_iterations += used
                 if status != 0:
                     return status, iteration + 1, linear_iterations
-                scale = dtype(1.0)
-                for attempt in range(max_backtracks + 1):
-                    for j in range(n):
-                        trial[j] = k[j] + scale * delta[j]
-                    trial_size = residual_of(t, base, alpha, p, trial, stage, trial_residual)
-                    if trial_size <= size or attempt == max_backtracks:
-                        break
-                    scale *= half
-                update = zero
-                for j in range(n):
-                    weight = dtype(settings[atol_at + j]) + abs(stage[j]) * dtype(settings[rtol_at + j])
-                    ratio = alpha * scale * delta[j] / weight
-                    update += ratio * ratio
-                    k[j] = trial[j]
-                    residual[j] = trial_residual[j]
-                update = math.sqrt(update / count)
-                size = trial_size
-                if not math.isfinite(update):
+                scale, size = backtrack(t, base, alpha, p, k, delta, size, max_backtracks, stage, trial,
+                                        trial_residual)
+                update = take_update(alpha, scale, delta, stage, trial, trial_residual, k, residual, settings)
+                outcome = verdict(iteration, update, previous_update, tolerance)
+                if outcome == CONVERGED:
+                    return 0, iteration + 1, linear_iterations
+                if outcome == DIVERGED:
                     return newton_failed, iteration + 1, linear_iterations
-                if iteration == 0:
-                    if update <= tolerance:
-                        return 0, iteration + 1, linear_iterations
-                else:
-                    # The error left is about rate / (1 - rate) times the
-                    # update (HW II, IV.8): stopping on the update alone lets
-                    # a slowly contracting iteration leave many times the
-                    # tolerance in every stage, and stage after stage, step
-                    # after step, that error adds up in the solution.
-                    rate = update / previous_update
-                    if rate < one and rate * update <= (one - rate) * tolerance:
-                        return 0, iteration + 1, linear_iterations
-                    # Diverging: the update grew after the first iteration.
-                    if rate > two:
-                        return newton_failed, iteration + 1, linear_iterations
                 previous_update = update
             return newton_failed, max_iterations, linear_iterations
 
         return self.backend.device_function(newton, inline=False)
+
+    def _iteration_pieces(self):
+        """The device functions of one Newton iteration: ``(residual_of, backtrack, take_update, verdict)``.
+
+        - ``size = residual_of(t, base, alpha, p, k, stage, out)``: ``out = f(t,
+          base + alpha k) - k`` (``stage`` receives the stage state); returns
+          its 2-norm squared.
+        - ``scale, trial_size = backtrack(t, base, alpha, p, k, delta, size,
+          max_backtracks, stage, trial, trial_residual)``: the trial ``k + scale
+          delta``, halving ``scale`` while the residual grows (damping), at
+          most ``max_backtracks`` times; the trial's residual is left in
+          ``trial_residual``.
+        - ``update = take_update(alpha, scale, delta, stage, trial,
+          trial_residual, k, residual, settings)``: moves the trial into ``k``
+          and ``residual`` and returns the stage-state update ``alpha scale
+          delta`` in the weighted RMS norm.
+        - ``verdict(iteration, update, previous_update, tolerance)``:
+          :data:`CONTINUE`, :data:`CONVERGED` or :data:`DIVERGED`.
+        """
+        n = self.system_factory.n_states
+        dtype = self.precision.type
+        rtol_at, atol_at = self.runtime_offset("rtol"), self.runtime_offset("atol")
+        zero, half, one, two, count = dtype(0.0), dtype(0.5), dtype(1.0), dtype(2.0), dtype(n)
+        dxdt = self.system_factory.device_function
+        device = self.backend.device_function
+
+        def residual_of(t, base, alpha, p, k, stage, out):
+            for j in range(n):
+                stage[j] = base[j] + alpha * k[j]
+            dxdt(t, stage, p, out)
+            total = zero
+            for j in range(n):
+                out[j] -= k[j]
+                total += out[j] * out[j]
+            return total
+
+        residual_of = device(residual_of)
+
+        def backtrack(t, base, alpha, p, k, delta, size, max_backtracks, stage, trial, trial_residual):
+            scale = one
+            for attempt in range(max_backtracks + 1):
+                for j in range(n):
+                    trial[j] = k[j] + scale * delta[j]
+                trial_size = residual_of(t, base, alpha, p, trial, stage, trial_residual)
+                if trial_size <= size or attempt == max_backtracks:
+                    break
+                scale *= half
+            return scale, trial_size
+
+        def take_update(alpha, scale, delta, stage, trial, trial_residual, k, residual, settings):
+            update = zero
+            for j in range(n):
+                weight = dtype(settings[atol_at + j]) + abs(stage[j]) * dtype(settings[rtol_at + j])
+                ratio = alpha * scale * delta[j] / weight
+                update += ratio * ratio
+                k[j] = trial[j]
+                residual[j] = trial_residual[j]
+            return math.sqrt(update / count)
+
+        def verdict(iteration, update, previous_update, tolerance):
+            if not math.isfinite(update):
+                return DIVERGED
+            if iteration == 0:
+                return CONVERGED if update <= tolerance else CONTINUE
+            # The error left is about rate / (1 - rate) times the update
+            # (HW II, IV.8): stopping on the update alone lets a slowly
+            # contracting iteration leave many times the tolerance in every
+            # stage, and stage after stage, step after step, that error adds
+            # up in the solution.
+            rate = update / previous_update
+            if rate < one and rate * update <= (one - rate) * tolerance:
+                return CONVERGED
+            # Diverging: the update grew after the first iteration.
+            return DIVERGED if rate > two else CONTINUE
+
+        return residual_of, device(backtrack), device(take_update), device(verdict)
