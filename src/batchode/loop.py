@@ -256,9 +256,11 @@ class IntegrationLoop(CUDAFactory):
                                              observed, event_start, outputs, records, counters, settings, shared,
                                              persistent)
             t = t0
-            accepted = rejected = 0
+            # Typed, not literal, zero and False: the step takes both, and
+            # numba would compile it once more for literal arguments.
+            accepted, fsal_valid = np.int64(0), np.bool_(False)
+            rejected = 0
             status = last_failure = _OK
-            fsal_valid = False
             end_known = False  # the interpolant knows the last step's end point
             while direction * (t_end - t) > 0.0:
                 if accepted + rejected >= max_steps:
