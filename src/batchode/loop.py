@@ -224,55 +224,55 @@ class IntegrationLoop(CUDAFactory):
             advance = self._landing_advance(record_until)
         else:
             advance = self._interpolating_advance(record, interpolant, detect, locate)
-        return self._loop(self._starter(begin_events, record_until), self._step_to_take(), self._attempt(),
+        return self._loop(self._starter(begin_events, record_until), self._size_step(), self._decide(),
                           self._finite(), advance, self._finisher())
 
-    def _loop(self, start, step_to_take, attempt, finite, advance, finish):
-        """The loop's device function: ``start``, then steps (``step_to_take``, ``attempt``, ``finite``,
-        ``advance``) until the run ends, then ``finish``; the pieces are those of :meth:`build`."""
+    def _loop(self, start, size_step, decide, finite, advance, finish):
+        """The loop's device function: ``start``, steps until the run ends, ``finish`` (see :meth:`build`)."""
         dt_min_at, dt_max_at = self.runtime_offset("dt_min"), self.runtime_offset("dt_max")
-        max_steps_at, adaptive = self.runtime_offset("max_steps"), self.is_adaptive
+        max_steps_at, adaptive, interpolating = self.runtime_offset("max_steps"), self.is_adaptive, self.interpolates
+        step, dtype, registry = self.child("algorithm").device_function, self.precision.type, self.buffer_registry
         alloc_state, alloc_proposal = self._allocator("state"), self._allocator("proposal")
         alloc_error, alloc_parameters = self._allocator("error"), self._allocator("parameters")
         alloc_observables, alloc_event_start = self._allocator("observables"), self._allocator("event_start")
+        algorithm_view, controller_view = registry.child_view("algorithm"), registry.child_view("controller")
+        algorithm_block, controller_block = self.runtime_view("algorithm"), self.runtime_view("controller")
 
         def loop(t0, t_end, dt0, y0, params, save_times, per_window, state_out, observables_out, summary_out,
                  end_state, end_time, event_counts, event_times, event_states, counters, settings, shared,
                  persistent):
-            dt_min, dt_max = settings[dt_min_at], settings[dt_max_at]
-            max_steps = int(settings[max_steps_at])
-            state = alloc_state(shared, persistent)
-            proposal = alloc_proposal(shared, persistent)
-            error = alloc_error(shared, persistent)
-            p = alloc_parameters(shared, persistent)
-            observed = alloc_observables(shared, persistent)
-            event_start = alloc_event_start(shared, persistent)
+            dt_min, dt_max, max_steps = settings[dt_min_at], settings[dt_max_at], int(settings[max_steps_at])
+            state, proposal = alloc_state(shared, persistent), alloc_proposal(shared, persistent)
+            error, p = alloc_error(shared, persistent), alloc_parameters(shared, persistent)
+            observed, event_start = alloc_observables(shared, persistent), alloc_event_start(shared, persistent)
+            # The step's and the controller's blocks, made once: the hot path
+            # hands inlined pieces no kernel-level array (see _decide).
+            algorithm_settings, controller_settings = algorithm_block(settings), controller_block(settings)
+            algorithm_shared, algorithm_persistent = algorithm_view(shared, persistent)
+            controller_shared, controller_persistent = controller_view(shared, persistent)
             outputs = (save_times, per_window, state_out, observables_out, summary_out)
             records = (event_counts, event_times, event_states)
-            # Time runs towards t_end; every comparison of times is made
-            # along that direction, and step sizes are kept positive.
-            direction = 1.0 if t_end >= t0 else -1.0
-            dt, k, window, in_window = start(t0, t_end, dt0, direction, y0, params, state, p, error, proposal,
-                                             observed, event_start, outputs, records, counters, settings, shared,
-                                             persistent)
-            t = t0
-            # Typed, not literal, zero and False: the step takes both, and
-            # numba would compile it once more for literal arguments.
+            direction, dt, k, window, in_window = start(t0, t_end, dt0, y0, params, state, p, error, proposal,
+                                                        observed, event_start, outputs, records, counters,
+                                                        settings, shared, persistent)
+            # Typed zero and False: literal ones would make numba compile the step once more.
             accepted, fsal_valid = np.int64(0), np.bool_(False)
-            rejected = 0
-            status = last_failure = _OK
+            t, rejected, status, last_failure = t0, 0, _OK, _OK
             end_known = False  # the interpolant knows the last step's end point
             while direction * (t_end - t) > 0.0:
                 if accepted + rejected >= max_steps:
                     status |= _MAX_STEPS
                     break
-                target, clipped, h, signed = step_to_take(t, dt, t_end, k, direction, save_times)
+                target = save_times[k] if not interpolating and k < save_times.shape[0] else t_end
+                clipped, h, signed = size_step(t, dt, target, direction)
                 if t + signed == t:  # the step is below the resolution of t
                     status |= _DT_BELOW_MIN
                     break
-                accept, dt_next, error_is_finite, last_failure = attempt(
-                    t, signed, h, dt, state, p, proposal, error, fsal_valid, accepted, counters, last_failure,
-                    settings, shared, persistent)
+                step_status = step(t, dtype(signed), state, p, proposal, error, fsal_valid, accepted, counters,
+                                   algorithm_settings, algorithm_shared, algorithm_persistent)
+                accept, dt_next, error_is_finite, last_failure = decide(
+                    step_status, h, dt, state, proposal, error, last_failure, controller_settings, controller_shared,
+                    controller_persistent)
                 if accept:
                     accepted += 1
                     fsal_valid = True
@@ -382,14 +382,15 @@ class IntegrationLoop(CUDAFactory):
     def _starter(self, begin_events, record_until):
         """Device function that sets a run up: its state, its children, its events and saves, its first step.
 
-        ``start(t0, t_end, dt0, direction, y0, params, state, p, f0, y1,
-        observed, event_start, outputs, records, counters, settings, shared,
-        persistent) -> (dt, k, window, in_window)`` copies ``y0`` and
+        ``start(t0, t_end, dt0, y0, params, state, p, f0, y1, observed,
+        event_start, outputs, records, counters, settings, shared,
+        persistent) -> (direction, dt, k, window, in_window)`` copies ``y0`` and
         ``params`` in, initialises the summaries and the controller, begins
         the events (``begin_events`` of :meth:`_event_handler`), zeroes the
         solvers' iteration counters and writes the saves at ``t0``
         (``record_until``, :meth:`_record_until`; the save position after
-        them is returned). The first step size is ``dt0`` or, for adaptive
+        them is returned). Time runs towards ``t_end``: ``direction`` is 1.0
+        or -1.0. The first step size is ``dt0`` or, for adaptive
         control with ``dt0 <= 0``, the automatic one (``f0`` and ``y1`` are
         its scratch).
         """
@@ -405,8 +406,11 @@ class IntegrationLoop(CUDAFactory):
         initial_step = self._initial_step()
         alloc_start = self._allocator("start_derivative")
 
-        def start(t0, t_end, dt0, direction, y0, params, state, p, f0, y1, observed, event_start, outputs, records,
-                  counters, settings, shared, persistent):
+        def start(t0, t_end, dt0, y0, params, state, p, f0, y1, observed, event_start, outputs, records, counters,
+                  settings, shared, persistent):
+            # Every comparison of times is made along the direction of
+            # integration, and step sizes are kept positive.
+            direction = 1.0 if t_end >= t0 else -1.0
             controller_settings = controller_block(settings)
             if summarising:
                 summaries_shared, summaries_persistent = summaries_view(shared, persistent)
@@ -426,7 +430,7 @@ class IntegrationLoop(CUDAFactory):
             counters[_LINEAR_AT] = 0
             k, window, in_window = record_until(0, 0, 0, t0, direction, state, p, observed, outputs, shared,
                                                 persistent)
-            return dt, k, window, in_window
+            return direction, dt, k, window, in_window
 
         return self.backend.device_function(start)
 
@@ -472,65 +476,54 @@ class IntegrationLoop(CUDAFactory):
 
         return self.backend.device_function(initial_step)
 
-    def _step_to_take(self):
-        """Device function that sizes the next step.
+    def _size_step(self):
+        """Device function ``size_step(t, dt, target, direction) -> (clipped, h, signed)``: the next step's size.
 
-        ``step_to_take(t, dt, t_end, k, direction, save_times) -> (target,
-        clipped, h, signed)``: the step goes towards ``target``, ``t_end``
-        or, when steps land on the saves, save time ``k``; its size ``h`` is
-        ``dt``, or the distance left to ``target`` when that is no more
-        (``clipped``); ``signed`` is ``h`` along ``direction``.
+        The step from ``t`` towards ``target`` is ``dt`` long or, when that
+        is no less than the distance left (``clipped``), that distance; ``h``
+        is its size and ``signed`` the step along ``direction``.
         """
-        interpolating = self.interpolates
 
-        def step_to_take(t, dt, t_end, k, direction, save_times):
-            target = t_end
-            if not interpolating and k < save_times.shape[0]:
-                target = save_times[k]
+        def size_step(t, dt, target, direction):
             remaining = direction * (target - t)
             clipped = dt >= remaining
             h = remaining if clipped else dt
-            return target, clipped, h, direction * h
+            return clipped, h, direction * h
 
-        return self.backend.device_function(step_to_take)
+        return self.backend.device_function(size_step)
 
-    def _attempt(self):
-        """Device function that tries one step and decides, with the controller, whether to take it.
+    def _decide(self):
+        """Device function through which the controller decides on a step that was tried.
 
-        ``attempt(t, signed, h, dt, state, p, proposal, error, fsal_valid,
-        accepted, counters, last_failure, settings, shared, persistent) ->
-        (accept, dt_next, error_is_finite, last_failure)`` steps from
-        ``(t, state)`` by ``signed`` (size ``h``) into ``proposal`` and
-        ``error``, and returns whether to accept it, the next step size, and
-        whether the error estimate was finite. A step whose own status is not
-        0 is rejected with a quarter of its size, and its status becomes
+        ``decide(step_status, h, dt, state, proposal, error, last_failure,
+        controller_settings, controller_shared, controller_persistent) ->
+        (accept, dt_next, error_is_finite, last_failure)`` for the step of
+        size ``h`` from ``state`` to ``proposal`` with error estimate
+        ``error``: whether to accept it, the next step size, and whether the
+        error estimate was finite. A step whose own status is not 0 is
+        rejected with a quarter of its size, and its status becomes
         ``last_failure`` (reported if the run ends below ``dt_min``); fixed
         steps are always accepted and keep ``dt``.
+
+        It takes the controller's blocks rather than the loop's arrays: a
+        kernel-level array handed to an inlined function is reference
+        counted on the CPU, which once a step measured 5% of the run time.
         """
-        step = self.child("algorithm").device_function
         controller = self.child("controller").built
         control, norm = controller.device_function, controller.norm
         adaptive, dtype = self.is_adaptive, self.precision.type
         failed_shrink, failed_step_shrink = dtype(0.1), dtype(0.25)
-        registry = self.buffer_registry
-        algorithm_view, controller_view = registry.child_view("algorithm"), registry.child_view("controller")
-        algorithm_block, controller_block = self.runtime_view("algorithm"), self.runtime_view("controller")
 
-        def attempt(t, signed, h, dt, state, p, proposal, error, fsal_valid, accepted, counters, last_failure,
-                    settings, shared, persistent):
-            algorithm_shared, algorithm_persistent = algorithm_view(shared, persistent)
-            step_status = step(t, dtype(signed), state, p, proposal, error, fsal_valid, accepted, counters,
-                               algorithm_block(settings), algorithm_shared, algorithm_persistent)
+        def decide(step_status, h, dt, state, proposal, error, last_failure, controller_settings, controller_shared,
+                   controller_persistent):
             error_is_finite = True
             if step_status != _OK:
                 accept, dt_next = False, h * failed_step_shrink
                 last_failure = step_status
             elif adaptive:
-                controller_settings = controller_block(settings)
                 size = norm(error, state, proposal, controller_settings)
                 error_is_finite = math.isfinite(size)
                 if error_is_finite:
-                    controller_shared, controller_persistent = controller_view(shared, persistent)
                     accept, dt_next = control(h, size, controller_settings, controller_shared, controller_persistent)
                 else:  # no error estimate to steer by: shrink hard and retry
                     accept, dt_next = False, h * failed_shrink
@@ -538,7 +531,7 @@ class IntegrationLoop(CUDAFactory):
                 accept, dt_next = True, dt
             return accept, dt_next, error_is_finite, last_failure
 
-        return self.backend.device_function(attempt)
+        return self.backend.device_function(decide)
 
     def _finite(self):
         """Device function ``finite(y) -> bool``: is every state finite?"""
