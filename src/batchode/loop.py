@@ -253,10 +253,9 @@ class IntegrationLoop(CUDAFactory):
             algorithm_shared, algorithm_persistent = algorithm_view(shared, persistent)
             controller_shared, controller_persistent = controller_view(shared, persistent)
             outputs = (save_times, per_window, state_out, observables_out, summary_out)
-            records = (event_counts, event_times, event_states)
-            direction, dt, k, window, in_window = start(t0, t_end, dt0, y0, params, state, p, error, proposal,
-                                                        observed, event_start, outputs, records, counters,
-                                                        settings, shared, persistent)
+            direction, dt, k, window, in_window = start(
+                t0, t_end, dt0, y0, params, state, p, error, proposal, observed, event_start, event_counts,
+                event_times, event_states, outputs, counters, settings, shared, persistent)
             # Typed zero and False: literal ones would make numba compile the step once more.
             accepted, fsal_valid = np.int64(0), np.bool_(False)
             t, rejected, status, last_failure = t0, 0, _OK, _OK
@@ -284,7 +283,7 @@ class IntegrationLoop(CUDAFactory):
                     t_new = target if clipped else t + signed
                     t, k, window, in_window, end_known, terminal = advance(
                         t, signed, t_new, direction, state, proposal, p, observed, event_start, k, window,
-                        in_window, end_known, outputs, records, shared, persistent)
+                        in_window, end_known, outputs, event_counts, event_times, event_states, shared, persistent)
                     if terminal:
                         status |= _TERMINAL_EVENT
                         break
@@ -384,8 +383,9 @@ class IntegrationLoop(CUDAFactory):
         """Device function that sets a run up: its state, its children, its events and saves, its first step.
 
         ``start(t0, t_end, dt0, y0, params, state, p, f0, y1, observed,
-        event_start, outputs, records, counters, settings, shared,
-        persistent) -> (direction, dt, k, window, in_window)`` copies ``y0`` and
+        event_start, event_counts, event_times, event_states, outputs,
+        counters, settings, shared, persistent) -> (direction, dt, k,
+        window, in_window)`` copies ``y0`` and
         ``params`` in, initialises the summaries and the controller, begins
         the events (``begin_events`` of :meth:`_event_handler`), zeroes the
         solvers' iteration counters and writes the saves at ``t0``
@@ -407,8 +407,8 @@ class IntegrationLoop(CUDAFactory):
         initial_step = self._initial_step()
         alloc_start = self._allocator("start_derivative")
 
-        def start(t0, t_end, dt0, y0, params, state, p, f0, y1, observed, event_start, outputs, records, counters,
-                  settings, shared, persistent):
+        def start(t0, t_end, dt0, y0, params, state, p, f0, y1, observed, event_start, event_counts, event_times,
+                  event_states, outputs, counters, settings, shared, persistent):
             # Every comparison of times is made along the direction of
             # integration, and step sizes are kept positive.
             direction = 1.0 if t_end >= t0 else -1.0
@@ -422,7 +422,7 @@ class IntegrationLoop(CUDAFactory):
                 p[j] = params[j]
             controller_shared, controller_persistent = controller_view(shared, persistent)
             initialise(controller_settings, controller_shared, controller_persistent)
-            begin_events(t0, state, p, event_start, records)
+            begin_events(t0, state, p, event_start, event_counts, event_times, event_states)
             dt = dt0
             if adaptive and dt0 <= zero:
                 f1 = alloc_start(shared, persistent)
@@ -561,7 +561,7 @@ class IntegrationLoop(CUDAFactory):
         n = self.system.n_states
 
         def advance(t, signed, t_new, direction, state, proposal, p, observed, event_start, k, window, in_window,
-                    end_known, outputs, records, shared, persistent):
+                    end_known, outputs, event_counts, event_times, event_states, shared, persistent):
             k, window, in_window = record_until(k, window, in_window, t_new, direction, proposal, p, observed,
                                                 outputs, shared, persistent)
             for j in range(n):
@@ -574,8 +574,8 @@ class IntegrationLoop(CUDAFactory):
         """Device function that takes an accepted step: its events, its saves, and the move to its end.
 
         ``advance(t, signed, t_new, direction, state, proposal, p, observed,
-        event_start, k, window, in_window, end_known, outputs, records,
-        shared, persistent) -> (t, k, window, in_window, end_known,
+        event_start, k, window, in_window, end_known, outputs, event_counts,
+        event_times, event_states, shared, persistent) -> (t, k, window, in_window, end_known,
         terminal)`` for the finite step from ``(t, state)`` to ``(t_new,
         proposal)`` (``signed`` as taken), with ``interpolant``
         (:meth:`_interpolant`) and the events' ``detect`` and ``locate``
@@ -594,7 +594,7 @@ class IntegrationLoop(CUDAFactory):
         fill_saves = self._interpolated_saves(record, interpolant)
 
         def advance(t, signed, t_new, direction, state, proposal, p, observed, event_start, k, window, in_window,
-                    end_known, outputs, records, shared, persistent):
+                    end_known, outputs, event_counts, event_times, event_states, shared, persistent):
             save_times = outputs[0]
             interpolant_shared, interpolant_persistent = interpolant_view(shared, persistent)
             event_end = alloc_event_end(shared, persistent)
@@ -605,7 +605,6 @@ class IntegrationLoop(CUDAFactory):
                 prepare(t, dtype(signed), state, proposal, p, end_known, interpolant_shared, interpolant_persistent)
             stop = 2.0
             if crossing:
-                event_counts, event_times, event_states = records
                 stop = locate(t, dtype(signed), state, proposal, p, event_start, event_end, event_counts,
                               event_times, event_states, alloc_fractions(shared, persistent),
                               alloc_trial(shared, persistent), event_state, interpolant_shared,
@@ -713,8 +712,8 @@ class IntegrationLoop(CUDAFactory):
     def _event_handler(self, evaluate):
         """The device functions through which the loop detects and handles events.
 
-        ``begin_events(t0, y, p, event_start, records)`` clears the event
-        records (``records``: counts, times and states; NaN where none is
+        ``begin_events(t0, y, p, event_start, event_counts, event_times,
+        event_states)`` clears the event records (NaN where none is
         recorded) and writes the event functions at the start of the run
         into ``event_start``; ``detect(t_new, y_new, p, event_start,
         event_end) -> bool`` writes them at the end of an accepted step into
@@ -727,7 +726,7 @@ class IntegrationLoop(CUDAFactory):
         device = self.backend.device_function
         if not self.events:
 
-            def nothing_to_begin(t0, y, p, event_start, records):
+            def nothing_to_begin(t0, y, p, event_start, event_counts, event_times, event_states):
                 pass
 
             def nothing_detected(t_new, y_new, p, event_start, event_end):
@@ -743,8 +742,7 @@ class IntegrationLoop(CUDAFactory):
         values = self.child("events").device_function
         crossed, locate = make_event_handler(self.backend, self.precision, self.events, n, values, evaluate)
 
-        def begin_events(t0, y, p, event_start, records):
-            event_counts, event_times, event_states = records
+        def begin_events(t0, y, p, event_start, event_counts, event_times, event_states):
             for e in range(n_events):
                 event_counts[e] = 0
                 for row in range(event_times.shape[1]):
