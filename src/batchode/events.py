@@ -194,31 +194,27 @@ class EventFunctions(CUDAFactory):
         return compile_event_code(self._source, system, decorator, self.precision.type).event_values
 
 
-def make_event_handler(backend, precision, events: tuple[Event, ...], n_states: int, values, evaluate):
-    """The handler's ``crossed`` and ``locate`` (see the module's contract) for ``events``.
-
-    ``values`` is :class:`EventFunctions`' device function and ``evaluate``
-    the loop's interpolant's.
-    """
-    dtype = np.dtype(precision).type
-    n_events = len(events)
-    directions = tuple(event.direction for event in events)
-    stop_counts = tuple(event.terminal for event in events)
-    caps = tuple(event.max_records for event in events)
-    zero, half = dtype(0.0), 0.5
+def _crossing_test(backend, dtype, directions: tuple[int, ...]):
+    """Device function ``crosses(e, before, after) -> bool``: does event ``e`` cross (rule 1 of the contract)?"""
+    zero = dtype(0.0)
 
     def crosses(e, before, after):
         rising = before < zero and after >= zero
         falling = before > zero and after <= zero
         return (rising and directions[e] >= 0) or (falling and directions[e] <= 0)
 
-    crosses = backend.device_function(crosses)
+    return backend.device_function(crosses)
 
-    def crossed(previous, current):
-        for e in range(n_events):
-            if crosses(e, previous[e], current[e]):
-                return True
-        return False
+
+def _root_finder(backend, dtype, values, evaluate):
+    """Device function ``root(e, t, dt, y, y_new, p, before, after, trial_values, trial_state, shared, persistent)``.
+
+    Returns the fraction of the step at which event ``e``, whose values at
+    the step's ends are ``before`` and ``after``, crosses zero on the
+    interpolant (rule 2 of the contract); ``trial_values`` and
+    ``trial_state`` are its scratch.
+    """
+    zero, half = dtype(0.0), 0.5
 
     def root(e, t, dt, y, y_new, p, before, after, trial_values, trial_state, shared, persistent):
         # Illinois: regula falsi on [lo, hi] with the stale end's value
@@ -251,10 +247,47 @@ def make_event_handler(backend, precision, events: tuple[Event, ...], n_states: 
                 kept = 1
         return hi
 
-    root = backend.device_function(root)
+    return backend.device_function(root)
+
+
+def make_event_handler(backend, precision, events: tuple[Event, ...], n_states: int, values, evaluate):
+    """The handler's ``crossed`` and ``locate`` (see the module's contract) for ``events``.
+
+    Parameters
+    ----------
+    backend : Backend
+        Compiles the device functions.
+    precision : numpy.dtype
+        The working precision of the event values.
+    events : tuple of Event
+        The events, in the order of ``values``' outputs.
+    n_states : int
+        The system's number of states.
+    values, evaluate : device functions
+        :class:`EventFunctions`' device function and the loop's
+        interpolant's ``evaluate``.
+
+    Returns
+    -------
+    crossed, locate : device functions
+    """
+    dtype = np.dtype(precision).type
+    n_events = len(events)
+    stop_counts = tuple(event.terminal for event in events)
+    caps = tuple(event.max_records for event in events)
+    crosses = _crossing_test(backend, dtype, tuple(event.direction for event in events))
+    root = _root_finder(backend, dtype, values, evaluate)
+
+    def crossed(previous, current):
+        for e in range(n_events):
+            if crosses(e, previous[e], current[e]):
+                return True
+        return False
 
     def locate(t, dt, y, y_new, p, previous, current, counts, times, states, thetas, trial_values, trial_state,
                shared, persistent):
+        # Every crossing is located first: which of them ends the run (the
+        # earliest terminal one) decides which are recorded.
         stop = 2.0
         for e in range(n_events):
             thetas[e] = 2.0
