@@ -8,8 +8,8 @@ import enum
 class Counter(enum.IntEnum):
     """Index of each work counter in a run's int32 ``counters`` row.
 
-    The loop writes the step counts; the implicit steps add their Newton and
-    linear-solver iterations. Results carry each counter as the field
+    The loop writes the step counts and the linear-solver failures; the
+    implicit steps add their Newton and linear-solver iterations. Results carry each counter as the field
     :attr:`field` (``n_accepted``, ...).
     """
 
@@ -17,6 +17,9 @@ class Counter(enum.IntEnum):
     REJECTED = 1
     NEWTON_ITERATIONS = 2
     LINEAR_ITERATIONS = 3
+    #: Step attempts rejected because their linear solve failed (a Krylov
+    #: method that did not converge, a zero pivot): each shrinks the step.
+    LINEAR_SOLVER_FAILURES = 4
 
     @property
     def field(self) -> str:

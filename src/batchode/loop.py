@@ -37,8 +37,11 @@ Loop contract::
 6. A step whose own status is not 0 (Newton or the linear solver failed)
    is rejected and retried with a quarter of its size; its flags are
    reported only if the run ends because the step fell below ``dt_min``.
-   A step whose proposal is not finite ends the run with ``NONFINITE``
-   and is not taken.
+   Step attempts whose linear solve failed are counted
+   (``Counter.LINEAR_SOLVER_FAILURES``), and
+   :data:`MAX_LINEAR_FAILURES_IN_A_ROW` of them in a row end the run with
+   ``LINEAR_SOLVER_FAILED``. A step whose proposal is not finite ends the
+   run with ``NONFINITE`` and is not taken.
 7. Time is float64 whatever the working precision: ``t0``, ``t_end``,
    ``dt0``, ``save_times``, the current time and step, and
    ``dt_min``/``dt_max``. Each step is taken with the (signed) step size
@@ -72,9 +75,17 @@ from batchode.status import Status
 #: Status flags and counter slots as the plain ints device code tests and indexes with.
 _OK, _MAX_STEPS = int(Status.SUCCESS), int(Status.MAX_STEPS)
 _DT_BELOW_MIN, _NONFINITE = int(Status.DT_BELOW_MIN), int(Status.NONFINITE)
-_TERMINAL_EVENT = int(Status.TERMINAL_EVENT)
+_TERMINAL_EVENT, _LINEAR_FAILED = int(Status.TERMINAL_EVENT), int(Status.LINEAR_SOLVER_FAILED)
 _ACCEPTED_AT, _REJECTED_AT = int(Counter.ACCEPTED), int(Counter.REJECTED)
 _NEWTON_AT, _LINEAR_AT = int(Counter.NEWTON_ITERATIONS), int(Counter.LINEAR_ITERATIONS)
+_LINEAR_FAILURES_AT = int(Counter.LINEAR_SOLVER_FAILURES)
+#: Step attempts in a row whose linear solve failed before a run ends with
+#: ``LINEAR_SOLVER_FAILED``. Each retry is a quarter of the last, so the
+#: step has shrunk 256-fold and ``I - alpha J`` is close to ``I``: a solver
+#: that still fails is stalled (a Krylov tolerance below what the precision
+#: resolves, a preconditioner that diverges), not facing a hard step, and
+#: shrinking further would only hide that in thousands of tiny steps.
+MAX_LINEAR_FAILURES_IN_A_ROW = 4
 
 
 def _positive(instance, attribute, value):
@@ -259,6 +270,7 @@ class IntegrationLoop(CUDAFactory):
             # Typed zero and False: literal ones would make numba compile the step once more.
             accepted, fsal_valid = np.int64(0), np.bool_(False)
             t, rejected, status, last_failure = t0, 0, _OK, _OK
+            linear_failures, linear_failures_in_a_row = 0, 0
             end_known = False  # the interpolant knows the last step's end point
             while direction * (t_end - t) > 0.0:
                 if accepted + rejected >= max_steps:
@@ -274,6 +286,15 @@ class IntegrationLoop(CUDAFactory):
                 accept, dt_next, error_is_finite, last_failure = decide(
                     step_status, h, dt, state, proposal, error, last_failure, controller_settings, controller_shared,
                     controller_persistent)
+                if step_status & _LINEAR_FAILED:
+                    linear_failures += 1
+                    linear_failures_in_a_row += 1
+                    if linear_failures_in_a_row >= MAX_LINEAR_FAILURES_IN_A_ROW:
+                        rejected += 1
+                        status |= _LINEAR_FAILED
+                        break
+                else:
+                    linear_failures_in_a_row = 0
                 if accept:
                     accepted += 1
                     fsal_valid = True
@@ -301,6 +322,7 @@ class IntegrationLoop(CUDAFactory):
                         status |= _NONFINITE
                     break
             finish(t, k, window, state, end_state, end_time, outputs, counters, accepted, rejected)
+            counters[_LINEAR_FAILURES_AT] = linear_failures
             return status
 
         # Called, not inlined at numba-IR level into the body: IR inlining

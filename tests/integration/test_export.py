@@ -31,7 +31,7 @@ def result():
         t_final=np.array([1.5, 0.7, 1.5]), y_final=np.nan_to_num(y[:, -1], nan=-1.0),
         n_accepted=np.array([10, 3, 12], np.int32), n_rejected=np.array([1, 5, 0], np.int32),
         n_newton_iterations=np.array([0, 7, 2], np.int32), n_linear_iterations=np.array([0, 9, 4], np.int32),
-        initial_state=np.array([[0.0, 0.0], [1.0, -1.0], [2.0, -2.0]]),
+        n_linear_solver_failures=np.array([0, 2, 0], np.int32), initial_state=np.array([[0.0, 0.0], [1.0, -1.0], [2.0, -2.0]]),
         parameters={"rho": RHO, "beta": np.full(3, 2.5)}, state_names=("u", "v"), observable_names=("energy",),
         method="tsit5", backend="cpu", precision="float64", wall_time=0.25,
     )
@@ -113,7 +113,8 @@ def test_name_clash_is_an_error(result):
 
 
 COLUMNS = ["run", "time", "u", "v", "energy", "rho", "beta", "initial_u", "initial_v",
-           "status", "status_name", "n_accepted", "n_rejected", "n_newton_iterations", "n_linear_iterations"]
+           "status", "status_name", "n_accepted", "n_rejected", "n_newton_iterations", "n_linear_iterations",
+           "n_linear_solver_failures"]
 
 
 def test_to_pandas_tidy(result):

@@ -124,8 +124,8 @@ def to_xarray(result) -> xarray.Dataset:
         summary_variable[, <metric>_component]) for every summary metric,
         with the coordinate ``window_end`` along ``window``, and along
         ``run``: ``status``,
-        ``n_accepted``, ``n_rejected``, ``n_newton_iterations`` and
-        ``n_linear_iterations``. ``status`` carries the CF attributes
+        ``n_accepted``, ``n_rejected``, ``n_newton_iterations``,
+        ``n_linear_iterations`` and ``n_linear_solver_failures``. ``status`` carries the CF attributes
         ``flag_masks`` and ``flag_meanings``.
 
         Coordinates: ``run`` (0, 1, ...: the run index, over the grid's
@@ -254,7 +254,8 @@ def to_pandas(result, final_only: bool = False) -> pandas.DataFrame:
         Columns: ``run``, ``time``, one per state, one per saved
         observable, one per parameter, ``initial_<state>`` for every state,
         ``status``, ``status_name``, ``n_accepted``, ``n_rejected``,
-        ``n_newton_iterations``, ``n_linear_iterations`` (the per-run
+        ``n_newton_iterations``, ``n_linear_iterations``,
+        ``n_linear_solver_failures`` (the per-run
         columns repeat on every row of their run).
 
     Raises

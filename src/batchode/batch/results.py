@@ -42,6 +42,11 @@ class SolveResult:
         Step counts per run.
     n_newton_iterations, n_linear_iterations : ndarray (n_runs,) of int
         Work of implicit methods per run (0 for explicit ones).
+    n_linear_solver_failures : ndarray (n_runs,) of int
+        Step attempts of each run rejected because their linear solve
+        failed (a Krylov method that did not reach its tolerance, a zero
+        pivot); each one shrank the step fourfold. Several in a row end the
+        run with ``LINEAR_SOLVER_FAILED``.
     initial_state : ndarray (n_runs, n_states)
     parameters : dict of name -> ndarray (n_runs,)
         The per-run parameter values.
@@ -96,6 +101,7 @@ class SolveResult:
     n_rejected: np.ndarray
     n_newton_iterations: np.ndarray
     n_linear_iterations: np.ndarray
+    n_linear_solver_failures: np.ndarray
     initial_state: np.ndarray
     parameters: dict
     state_names: tuple

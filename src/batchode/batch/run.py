@@ -9,8 +9,10 @@ resumes the others.
 from __future__ import annotations
 
 import time
+import warnings
 
 import attrs
+import numpy as np
 
 from batchode.batch.body import SCHEMA
 from batchode.batch.chunking import check_host_memory, plan_batch, progress_bar, staging_bytes
@@ -103,7 +105,28 @@ def solve_batch(solve: Solve, started: float) -> SolveResult:
         result = open_result(solve.output, wall_time=wall_time)
     else:
         result = assemble_result(solve.system, kernel, batch, results, wall_time)
+    _warn_of_stalled_linear_solves(result)
     return attrs.evolve(result, chunks_computed=len(todo), compile_time=compile_time)
+
+
+#: Runs whose linear-solver failures reach this fraction of their accepted
+#: steps are warned of: a solver failing that often is driving the step
+#: size down (float32 GMRES at an unreachable 1e-8 failed once per two
+#: accepted steps and took 250 times the dense LU's steps).
+STALLED_LINEAR_SOLVES = 0.1
+
+
+def _warn_of_stalled_linear_solves(result: SolveResult) -> None:
+    """Warn when some runs' linear solves failed often enough to have shrunk their steps much."""
+    failures = np.asarray(result.n_linear_solver_failures)
+    stalled = failures >= np.maximum(STALLED_LINEAR_SOLVES * np.asarray(result.n_accepted), 1)
+    if stalled.any():
+        # stacklevel: this function, solve_batch, Solver.solve, then the user's call.
+        warnings.warn(f"{int(stalled.sum())} of {len(failures)} runs had a linear solve fail on at least "
+                      f"{STALLED_LINEAR_SOLVES:.0%} as many step attempts as they accepted (n_linear_solver_failures), "
+                      "and every failure cut the step fourfold: give a Krylov solver a looser krylov_tolerance, "
+                      "more krylov_max_iterations or a preconditioner, or use linear_solver='sparse' or 'dense'",
+                      RuntimeWarning, stacklevel=4)
 
 
 def _chunk_jobs(kernel, batch, chunks, todo, results):
