@@ -77,13 +77,31 @@ def test_moving_buffers_changes_totals_not_results(moves):
     np.testing.assert_allclose(after, before, rtol=1e-14, atol=1e-15)
 
 
-@pytest.mark.parametrize("backend, n, expected", [
-    ("cpu", 32, "DenseLU"), ("cpu", 33, "GMRES"), ("cuda", 8, "DenseLU"), ("cuda", 9, "GMRES"),
+def system_of(kind: str, n: int):
+    """``n`` decaying states: uncoupled or all coupled (equations), or a Python function (no known sparsity)."""
+    if kind == "function":
+        def decay(t, y, p, dydt):
+            for i in range(n):
+                dydt[i] = -y[i]
+
+        return batchode.ODESystem.from_function(decay, [f"y{i}" for i in range(n)])
+    total = " + ".join(f"y{j}" for j in range(n))
+    coupling = f" + 0.01 * ({total})" if kind == "coupled" else ""
+    return batchode.ODESystem.from_equations("\n".join(f"dy{i} = -y{i}{coupling}" for i in range(n)))
+
+
+@pytest.mark.parametrize("backend, kind, n, expected", [
+    # The sparse LU whenever it costs no more than a 32-state dense LU (CPU) ...
+    ("cpu", "uncoupled", 200, "SparseLU"), ("cpu", "coupled", 32, "SparseLU"), ("cpu", "coupled", 33, "GMRES"),
+    # ... or takes no more memory than GMRES's basis (CUDA): 2n for uncoupled states, n**2 + n for coupled ones.
+    ("cuda", "uncoupled", 200, "SparseLU"), ("cuda", "coupled", 9, "GMRES"),
+    # Without a known sparsity: dense up to 32 states on the CPU and 8 on CUDA.
+    ("cpu", "function", 32, "DenseLU"), ("cpu", "function", 33, "GMRES"),
+    ("cuda", "function", 8, "DenseLU"), ("cuda", "function", 9, "GMRES"),
 ])
-def test_default_linear_solver_by_backend_and_size(backend, n, expected):
+def test_default_linear_solver_by_backend_system_and_size(backend, kind, n, expected):
     from batchode.solvers.linear import make_linear_solver
     from batchode.systems.device import SystemFactory
 
-    decay = batchode.ODESystem.from_equations("\n".join(f"dy{i} = -y{i}" for i in range(n)))
-    solver = make_linear_solver(None, SystemFactory(decay, backend=backend))
+    solver = make_linear_solver(None, SystemFactory(system_of(kind, n), backend=backend))
     assert type(solver).__name__ == expected

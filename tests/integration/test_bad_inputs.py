@@ -301,7 +301,7 @@ CASES = [
     ("dt_max zero", lambda tmp: solve(dt_max=0.0), ValueError, ["dt_max", "0.0", "positive"]),
     ("dt_min negative", lambda tmp: solve(dt_min=-1.0), ValueError, ["dt_min", "-1.0", "positive"]),
     ("unknown linear solver", lambda tmp: solve(method="kvaerno3", linear_solver="lu"), ValueError,
-     ["'lu'", "['dense', 'gmres', 'minres']"]),
+     ["'lu'", "['dense', 'gmres', 'minres', 'sparse']"]),
     ("unknown summary metric", lambda tmp: solve(summaries=["median"], save_every=0.1), ValueError,
      ["'median'", "did you mean 'mean'"]),
     ("summary of an unknown variable", lambda tmp: solve(summaries=["mean"], summarise_variables=["q"],
