@@ -79,7 +79,7 @@ def make_plan(system, settings: dict) -> Plan:
         raise ValueError("step_controller='fixed' needs a step: pass dt=...")
     backend = resolve_backend(settings["backend"]).name
     if tableau.family in ("dirk", "rosenbrock"):
-        linear = linear_solver_name(settings["linear_solver"], system, backend)
+        linear = linear_solver_name(settings["linear_solver"], system, backend, settings["precision"])
     else:
         linear = "dense" if tableau.family == "firk" else None
     return Plan(tableau, controller, linear, backend)

@@ -90,18 +90,20 @@ def system_of(kind: str, n: int):
     return batchode.ODESystem.from_equations("\n".join(f"dy{i} = -y{i}{coupling}" for i in range(n)))
 
 
-@pytest.mark.parametrize("backend, kind, n, expected", [
-    # The sparse LU whenever it costs no more than a 32-state dense LU (CPU) ...
-    ("cpu", "uncoupled", 200, "SparseLU"), ("cpu", "coupled", 32, "SparseLU"), ("cpu", "coupled", 33, "GMRES"),
+@pytest.mark.parametrize("backend, precision, kind, n, expected", [
+    # The sparse LU whenever it costs no more than the largest dense LU chosen (CPU) ...
+    ("cpu", "float64", "uncoupled", 200, "SparseLU"), ("cpu", "float64", "coupled", 64, "SparseLU"),
+    ("cpu", "float64", "coupled", 65, "GMRES"), ("cpu", "float32", "coupled", 33, "GMRES"),
     # ... or takes no more memory than GMRES's basis (CUDA): 2n for uncoupled states, n**2 + n for coupled ones.
-    ("cuda", "uncoupled", 200, "SparseLU"), ("cuda", "coupled", 9, "GMRES"),
-    # Without a known sparsity: dense up to 32 states on the CPU and 8 on CUDA.
-    ("cpu", "function", 32, "DenseLU"), ("cpu", "function", 33, "GMRES"),
-    ("cuda", "function", 8, "DenseLU"), ("cuda", "function", 9, "GMRES"),
+    ("cuda", "float32", "uncoupled", 200, "SparseLU"), ("cuda", "float32", "coupled", 9, "GMRES"),
+    # Without a known sparsity: the dense LU up to 64 states on the CPU in float64, 32 in float32, 8 on CUDA.
+    ("cpu", "float64", "function", 64, "DenseLU"), ("cpu", "float64", "function", 65, "GMRES"),
+    ("cpu", "float32", "function", 32, "DenseLU"), ("cpu", "float32", "function", 33, "GMRES"),
+    ("cuda", "float64", "function", 8, "DenseLU"), ("cuda", "float64", "function", 9, "GMRES"),
 ])
-def test_default_linear_solver_by_backend_system_and_size(backend, kind, n, expected):
+def test_default_linear_solver_by_backend_precision_system_and_size(backend, precision, kind, n, expected):
     from batchode.solvers.linear import make_linear_solver
     from batchode.systems.device import SystemFactory
 
-    solver = make_linear_solver(None, SystemFactory(system_of(kind, n), backend=backend))
+    solver = make_linear_solver(None, SystemFactory(system_of(kind, n), backend=backend, precision=precision))
     assert type(solver).__name__ == expected

@@ -105,9 +105,9 @@ OPTIONS: tuple[Option, ...] = (
     _tree("linear_solver", None, '{"dense", "sparse", "gmres", "minres"} or None', "Implicit methods: the solver "
           "of their linear systems. sparse: an LU on the Jacobian's sparsity pattern, its fill-in fixed when the "
           "solver is built (equation systems only). None: sparse for an equation system whose sparse LU costs "
-          "no more than a 32-state dense one (CPU) or whose factors take no more memory than GMRES's basis "
-          "(CUDA); otherwise dense LU up to 32 states on the CPU and 8 on CUDA, else GMRES. Fully implicit "
-          "methods always use a dense LU."),
+          "no more than the largest dense one chosen (CPU) or whose factors take no more memory than GMRES's "
+          "basis (CUDA); otherwise dense LU up to 64 states on the CPU in float64, 32 in float32 and 8 on "
+          "CUDA, else GMRES. Fully implicit methods always use a dense LU."),
     Option("newton_tolerance", None, "float", "Diagonally and fully implicit methods: Newton stops when the "
            "error it leaves (estimated from its last update and contraction rate) is below this fraction of the "
            "error weights atol + |y| rtol (dimensionless); a diagonally implicit method divides it by how much "

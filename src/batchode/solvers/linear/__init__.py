@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 
+import numpy as np
+
 from batchode.solvers.linear.base import LinearSolver, LinearSolverBuild
 from batchode.solvers.linear.dense_lu import DenseLU, DenseMatrixLU
 from batchode.solvers.linear.krylov import GMRES, PRECONDITIONERS, KrylovSettings, MinimalResidual
@@ -13,15 +15,23 @@ LINEAR_SOLVERS = {"dense": DenseLU, "sparse": SparseLU, "gmres": GMRES, "minres"
 #: The matrix-free (Krylov) solvers among them.
 KRYLOV_SOLVERS = ("gmres", "minres")
 
-#: Largest system for which the default is the dense LU, per backend, when
-#: the sparse LU does not apply (a Python-function system) or costs more.
-#: CPU: measured by ``benchmarks/cpu_linear_solvers.py`` (a stiff chain,
-#: kvaerno3): the dense LU beats unpreconditioned GMRES by 3.3-4.3x at every
-#: size from 2 to 32 states, so it stays the default up to 32 (beyond, its
-#: n**2 Jacobian and compile time grow). CUDA: ARCHITECTURE.md's guidance
-#: (8), since the n**2 matrix lives in each thread's local memory; not yet
-#: measured on a GPU.
-DENSE_DEFAULT_MAX_STATES = {"cpu": 32, "cuda": 8}
+#: Largest system for which the default is the dense LU, per backend and
+#: precision, when the sparse LU does not apply (a Python-function system)
+#: or costs more; above it, GMRES. CPU: measured by
+#: ``benchmarks/cpu_linear_solvers.py`` (1-D Brusselator, rodas5p and
+#: kvaerno5, n = 8-64, ``RESULTS.md``): in float64 the dense LU beats GMRES
+#: at every size up to 64 (rodas5p: 2.8x at 8, 1.7x at 32, even at 64;
+#: kvaerno5: 3.7x, 3.1x, 2.1x); in float32, where GMRES's tolerance floor
+#: is looser, it still wins at 32 (1.24x, 1.8x) but rodas5p's GMRES is
+#: 1.35x faster at 64. CUDA: ARCHITECTURE.md's guidance (8), since the n**2
+#: matrix lives in each thread's local memory; not yet measured on a GPU.
+DENSE_DEFAULT_MAX_STATES = {("cpu", "float64"): 64, ("cpu", "float32"): 32,
+                            ("cuda", "float64"): 8, ("cuda", "float32"): 8}
+
+
+def dense_limit(backend: str, precision) -> int:
+    """:data:`DENSE_DEFAULT_MAX_STATES` for ``backend`` and ``precision`` (a numpy dtype or its name)."""
+    return DENSE_DEFAULT_MAX_STATES[backend, np.dtype(precision).name]
 
 
 def dense_lu_operations(n: int) -> int:
@@ -29,41 +39,40 @@ def dense_lu_operations(n: int) -> int:
     return (n - 1) * n * (2 * n - 1) // 6
 
 
-def default_linear_solver(system, backend: str) -> str:
+def default_linear_solver(system, backend: str, precision) -> str:
     """The linear solver of an implicit method on ``system`` when none is named.
 
     An equation system (its Jacobian's sparsity known) gets the sparse LU
     when it is the cheaper direct solver:
 
     - CPU: when its factorisation takes no more multiply-adds than a dense
-      LU of ``DENSE_DEFAULT_MAX_STATES["cpu"]`` states, the largest the
-      dense LU is chosen for. Measured (``benchmarks/cpu_linear_solvers.py``,
-      ``RESULTS.md``): on the Brusselator the sparse LU is 1.4-2x faster than
-      the dense one at 2-16 states and 2.8-7.8x at 40-100, with the same
-      steps; so it is also faster than GMRES wherever the dense LU is.
+      LU of :func:`dense_limit` states, the largest the dense LU is chosen
+      for. Measured (``benchmarks/cpu_linear_solvers.py``, ``RESULTS.md``):
+      on the Brusselator the sparse LU beats the dense one at every size
+      (1.1-1.5x at 8 states, 2.3-4.4x at 64, both precisions, rodas5p and
+      kvaerno5) with the same steps, and so GMRES wherever the dense LU does.
     - CUDA: when its per-thread memory (factors and Jacobian values) is no
       more than GMRES's basis (``(restart + 1) n``), since local memory
       traffic is what the GPU pays for; not yet measured on a GPU.
 
-    Otherwise the dense LU up to ``DENSE_DEFAULT_MAX_STATES[backend]`` states,
-    else GMRES.
+    Otherwise the dense LU up to :func:`dense_limit` states, else GMRES.
     """
-    n = system.n_states
+    n, limit = system.n_states, dense_limit(backend, precision)
     if system.jacobian_sparsity is not None:
         schedule = sparse_schedule(n, system.jacobian_sparsity)
         if backend == "cuda":
             fits = schedule.stored + len(system.jacobian_sparsity) <= (KrylovSettings().restart + 1) * n
         else:
-            fits = schedule.operations <= dense_lu_operations(DENSE_DEFAULT_MAX_STATES[backend])
+            fits = schedule.operations <= dense_lu_operations(limit)
         if fits:
             return "sparse"
-    return "dense" if n <= DENSE_DEFAULT_MAX_STATES[backend] else "gmres"
+    return "dense" if n <= limit else "gmres"
 
 
-def linear_solver_name(name, system, backend: str) -> str:
+def linear_solver_name(name, system, backend: str, precision) -> str:
     """The linear solver ``name`` ("dense", "sparse", "gmres", "minres", case-insensitive) stands for.
 
-    None: :func:`default_linear_solver` for ``system`` on ``backend``.
+    None: :func:`default_linear_solver` for ``system`` on ``backend`` in ``precision``.
 
     Raises
     ------
@@ -71,7 +80,7 @@ def linear_solver_name(name, system, backend: str) -> str:
         For an unknown name, suggesting close ones.
     """
     if name is None:
-        return default_linear_solver(system, backend)
+        return default_linear_solver(system, backend, precision)
     key = str(name).strip().lower()
     if key not in LINEAR_SOLVERS:
         close = difflib.get_close_matches(key, list(LINEAR_SOLVERS), n=2)
@@ -87,10 +96,10 @@ def make_linear_solver(name, system_factory, **settings) -> LinearSolver:
     :class:`~batchode.solvers.linear.krylov.KrylovSettings`: ``tolerance``,
     ``restart``, ``max_iterations``, ``preconditioner``, ``neumann_terms``).
     """
-    key = linear_solver_name(name, system_factory.system, system_factory.backend.name)
+    key = linear_solver_name(name, system_factory.system, system_factory.backend.name, system_factory.precision)
     return LINEAR_SOLVERS[key](system_factory, **settings)
 
 
 __all__ = ["DENSE_DEFAULT_MAX_STATES", "DenseLU", "DenseMatrixLU", "GMRES", "KRYLOV_SOLVERS", "LINEAR_SOLVERS",
            "LinearSolver", "LinearSolverBuild", "MinimalResidual", "PRECONDITIONERS", "SparseLU",
-           "default_linear_solver", "dense_lu_operations", "linear_solver_name", "make_linear_solver"]
+           "default_linear_solver", "dense_limit", "dense_lu_operations", "linear_solver_name", "make_linear_solver"]
