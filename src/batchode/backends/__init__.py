@@ -3,7 +3,7 @@
 Two backends share every line of algorithm, solver and loop code:
 
 ``cpu``
-    numba ``njit``; trajectories shared out over ``prange`` workers; SHARED
+    numba ``njit``; trajectories shared out over worker threads; SHARED
     buffers slice a per-worker scratch arena, LOCAL buffers are stack arrays.
 ``cuda``
     numba-cuda; one trajectory per thread; SHARED slices dynamic shared
