@@ -41,20 +41,19 @@ def _inner_tolerances(checked: dict, precision: np.dtype) -> None:
     value below it is only reported.
     """
     rtol = checked["rtol"]
-    given = checked["krylov_tolerance"]
+    given, floor = checked["krylov_tolerance"], krylov.tolerance_floor(precision)
     if given is None:
         checked["krylov_tolerance"] = krylov.default_tolerance(rtol, precision)
-    elif given < krylov.tolerance_floor(precision):
-        floor = krylov.tolerance_floor(precision)
+    elif given < floor:
         warnings.warn(f"krylov_tolerance={given!r} is below {krylov.TOLERANCE_FLOOR_EPSILONS} machine epsilons of "
                       f"{precision.name} ({floor:.1e}): the rounded residual cannot reach it, so every solve would "
                       f"fail and shrink the step; using krylov_tolerance = {floor:.1e}", UserWarning, stacklevel=5)
         checked["krylov_tolerance"] = floor
     newton = checked["newton_tolerance"]
-    if newton is not None and convergence_tolerance(newton, rtol, precision) > newton:
+    reachable = None if newton is None else convergence_tolerance(newton, rtol, precision)
+    if newton is not None and reachable > newton:
         warnings.warn(f"newton_tolerance={newton!r} is below what a Newton update in {precision.name} can resolve "
-                      f"at rtol={min(rtol)!r}; using {convergence_tolerance(newton, rtol, precision):.1e} "
-                      f"(10 eps / min(rtol))", UserWarning, stacklevel=5)
+                      f"at rtol={min(rtol)!r}; using {reachable:.1e} (10 eps / min(rtol))", UserWarning, stacklevel=5)
 
 
 def checked_settings(settings: dict, n_states: int) -> dict:
