@@ -25,7 +25,7 @@ from batchode.locations import location_keys
 from batchode.loop import IntegrationLoop
 from batchode.options import BY_NAME, OPTIONS, unknown_setting_message
 from batchode.outputs import SummaryOutputs
-from batchode.solvers.linear import KRYLOV_SOLVERS, linear_solver_name
+from batchode.solvers.linear import KRYLOV_SOLVERS, block_solver_name, linear_solver_name
 from batchode.systems.device import SystemFactory
 
 #: Settings fed to the tree's constructors rather than routed afterwards:
@@ -78,10 +78,11 @@ def make_plan(system, settings: dict) -> Plan:
     if not controller_class(controller).is_adaptive and settings["dt"] is None:
         raise ValueError("step_controller='fixed' needs a step: pass dt=...")
     backend = resolve_backend(settings["backend"]).name
+    linear = None
     if tableau.family in ("dirk", "rosenbrock"):
         linear = linear_solver_name(settings["linear_solver"], system, backend, settings["precision"])
-    else:
-        linear = "dense" if tableau.family == "firk" else None
+    elif tableau.family == "firk":
+        linear = block_solver_name(settings["linear_solver"], system, tableau.name)
     return Plan(tableau, controller, linear, backend)
 
 
@@ -91,9 +92,6 @@ def inapplicable(name: str, plan: Plan, settings: dict) -> str | None:
     method = f"method {plan.tableau.name!r} ({FAMILY_NAMES[family]})"
     if name == "linear_solver" and family == "erk":
         return f"{method}, which solves no linear systems"
-    if name == "linear_solver" and family == "firk" and str(settings["linear_solver"]).strip().lower() != "dense":
-        return (f"{method}, which solves its {plan.tableau.stages} coupled stages with a dense LU "
-                "(use 'dense' or None)")
     if option.owner == "newton" and family not in ("dirk", "firk"):
         return f"{method}, which takes no Newton iterations (diagonally and fully implicit methods do)"
     if option.owner == "linear" and plan.linear_solver not in KRYLOV_SOLVERS:

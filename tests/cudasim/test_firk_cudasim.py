@@ -1,4 +1,8 @@
-"""Radau IIA 5 (transformed Newton iteration: a real and a complex block LU, filtered error estimate) in the CUDA simulator."""
+"""Radau IIA 5 in the CUDA simulator.
+
+The transformed Newton iteration (a real and a complex block LU, sparse or
+dense) and the filtered error estimate.
+"""
 
 import numpy as np
 import pytest
@@ -8,11 +12,12 @@ from batchode.systems.examples import harmonic_oscillator
 
 pytestmark = pytest.mark.cudasim
 
-# The LU of the complex block in shared memory (the real block's, which
-# also filters the error estimate, stays persistent) and the transformed
-# increments in the persistent pool: same results, other memory.
+# The default sparse block LUs; the complex block's factors in shared
+# memory (the real block's, which also filters the error estimate, stay
+# persistent) and the transformed increments in the persistent pool: same
+# results, other memory; and the dense block LUs.
 MOVES = [{}, {"loop_algorithm_complex_lu_0_factors_location": "shared",
-              "loop_algorithm_transformed_increments_location": "local_persistent"}]
+              "loop_algorithm_transformed_increments_location": "local_persistent"}, {"linear_solver": "dense"}]
 
 
 @pytest.mark.parametrize("moves", MOVES)

@@ -95,7 +95,7 @@ def test_krylov_linear_solver_is_refused_before_compiling():
 
 
 def test_memory_tree_shows_the_block_lus():
-    adaptive = batchode.Solver(robertson(), method="radau-iia-5", backend="cpu")
+    adaptive = batchode.Solver(robertson(), method="radau-iia-5", linear_solver="dense", backend="cpu")
     text = adaptive.describe_memory()
     lines = [line.strip() for line in text.splitlines()]
     assert any(line.startswith("algorithm [") for line in lines)
@@ -108,10 +108,26 @@ def test_memory_tree_shows_the_block_lus():
     assert pair.buffer_registry.buffers["factors"].elements() == 18
     assert pair.settings.complex_entries and not real.settings.complex_entries
     assert "transformed_increments" in text and "real_lu_0 [" in text and "complex_lu_0 [" in text
-    fixed = batchode.Solver(robertson(), method="radau-iia-5", step_controller="fixed", dt=0.1, backend="cpu")
+    fixed = batchode.Solver(robertson(), method="radau-iia-5", linear_solver="dense", step_controller="fixed",
+                            dt=0.1, backend="cpu")
     # Fixed steps need the same blocks (the filter adds none): only the PI history differs.
     assert fixed.loop.buffer_registry.persistent_local_elements == \
         adaptive.loop.buffer_registry.persistent_local_elements - 1
+
+
+def test_an_equation_system_gets_sparse_blocks_with_the_jacobian_non_zeros_only():
+    system = robertson()
+    solver = batchode.Solver(system, method="radau-iia-5", backend="cpu")  # the default: sparse
+    step = solver.loop.child("algorithm")
+    assert step.linear_solver == "sparse"
+    real, pair = step.child("real_lu_0"), step.child("complex_lu_0")
+    stored = real.schedule.stored
+    # Robertson's Jacobian has 7 non-zeros of 9; nothing fills in.
+    assert len(system.jacobian_sparsity) == 7 and stored == 8
+    assert real.buffer_registry.buffers["factors"].elements() == stored
+    assert pair.buffer_registry.buffers["factors"].elements() == 2 * stored
+    buffers = step.buffer_registry.buffers
+    assert buffers["jacobian"].elements() == 7 and not buffers["jacobian_work"].is_enabled()
 
 
 def test_singular_stage_matrix_is_refused():

@@ -16,8 +16,9 @@ def make_step(method, system_factory, compute_error: bool, linear_solver=None, t
     DIRK methods get a Newton child holding the linear solver
     ``linear_solver`` ("dense", "sparse", "gmres", "minres", or None for the default
     by system size); Rosenbrock methods hold the linear solver directly.
-    Fully implicit methods iterate on their coupled stages themselves with a
-    dense LU, so ``linear_solver`` must be "dense" or None for them.
+    Fully implicit methods iterate on their coupled stages themselves with
+    one LU per block of their transformed Newton matrix: ``linear_solver``
+    "dense", "sparse" or None for them (:func:`block_solver_name`).
 
     ``tolerances`` (``rtol`` and ``atol``, the run's) go to every factory of
     the step that weighs errors with them: Newton (DIRK) and the fully
@@ -33,7 +34,7 @@ def make_step(method, system_factory, compute_error: bool, linear_solver=None, t
     own interpolant (a fully implicit step: its collocation polynomial) to
     keep its stages for it (the loop's saves).
     """
-    from batchode.solvers.linear import make_linear_solver
+    from batchode.solvers.linear import block_solver_name, make_linear_solver
     from batchode.solvers.newton import Newton
 
     tableau = get_tableau(method)
@@ -53,12 +54,10 @@ def make_step(method, system_factory, compute_error: bool, linear_solver=None, t
         return RosenbrockStep(system_factory, make_linear_solver(linear_solver, system_factory), **common,
                               dense_output=dense_output)
     if tableau.family == "firk":
-        if linear_solver is not None and str(linear_solver).strip().lower() != "dense":
-            raise ValueError(f"method {tableau.name!r} solves its {tableau.stages} coupled stages with a dense "
-                             f"LU; linear_solver={linear_solver!r} is not available for it (use 'dense' or None)")
         iteration = {key: newton[key] for key in ("rtol", "atol") if key in newton}
         iteration.update({f"newton_{key}": newton[key] for key in ("tolerance", "max_iterations") if key in newton})
-        return FIRKStep(system_factory, **common, **iteration, dense_output=dense_output)
+        blocks = block_solver_name(linear_solver, system_factory.system, tableau.name)
+        return FIRKStep(system_factory, linear_solver=blocks, **common, **iteration, dense_output=dense_output)
     raise ValueError(f"method {tableau.name!r} is of the {tableau.family} family, which has no engine")
 
 

@@ -30,8 +30,14 @@ the real ``2n x 2n`` system::
 
 for the pair's two components of ``W``. For ``radau-iia-5`` that is a real
 and a complex LU of size n (RADAU5's ``E1`` and ``E2``) in place of a real
-LU of size ``3n``. Each block is factorised by its own
-:class:`DenseMatrixLU` child, which owns its buffers. The complex block
+LU of size ``3n``. The step evaluates ``J`` once and hands it to each
+block's own LU child (the block LU contract of
+:mod:`batchode.solvers.linear.base`), which forms its matrix, factorises it
+and owns its buffers: a ``DenseBlockLU`` (``linear_solver="dense"``,
+``J`` with all its entries) or a ``SparseBlockLU``
+(``linear_solver="sparse"``, an equation system's Jacobian non-zeros, the
+fill-in fixed when the step is built, so a banded or otherwise sparse
+system pays for its non-zeros, not for ``n^3``). The complex block
 uses the same LU routine with complex entries stored as real parts, then
 imaginary parts (``complex_entries=True``) rather than the real ``2n``
 form: half the flops (on the CPU a 3-state complex factorisation and solve
@@ -104,7 +110,7 @@ from batchode.algorithms.tableaus import filtered_error_estimate
 from batchode.algorithms.tableaus.transformation import stage_transformation
 from batchode.control.base import tolerance_tuple, tolerance_values
 from batchode.factory import runtime_setting
-from batchode.solvers.linear import DenseMatrixLU
+from batchode.solvers.linear import BLOCK_SOLVERS
 from batchode.solvers.newton import convergence_tolerance
 from batchode.status import Status
 
@@ -174,7 +180,8 @@ class _Block:
 
 class FIRKStep(RungeKuttaStep):
     """Factory of a fully implicit Runge-Kutta step; children ``system`` and
-    one :class:`DenseMatrixLU` per block of the transformed Newton matrix:
+    one block LU (:data:`BLOCK_SOLVERS`: ``linear_solver`` "dense" or
+    "sparse") per block of the transformed Newton matrix:
     ``real_lu_<k>`` (size n) per real eigenvalue of ``A^-1`` and
     ``complex_lu_<k>`` (size n, complex entries) per complex pair. A child
     that an earlier tableau needed and the current one does not keeps size
@@ -182,15 +189,19 @@ class FIRKStep(RungeKuttaStep):
 
     Buffers (LOCAL unless noted): ``transformed_increments`` (``W``),
     ``stage_derivatives`` and ``newton_update`` (s n each), ``stage_state``
-    (n), ``jacobian`` (n n), ``jacobian_work`` (2n, finite-difference
-    Jacobians); LOCAL_PERSISTENT: ``step_history`` (2: the last ``eta`` and
-    step size) and ``previous_increments`` (s n, only when the predictor
-    applies).
+    (n), ``jacobian`` (n n, or the non-zeros for the sparse blocks),
+    ``jacobian_work`` (2n, finite-difference Jacobians, dense blocks only);
+    LOCAL_PERSISTENT: ``step_history`` (2: the last ``eta`` and step size)
+    and ``previous_increments`` (s n, only when the predictor applies).
     """
 
     Settings = FIRKSettings
 
-    def __init__(self, system_factory, **kwargs):
+    def __init__(self, system_factory, linear_solver: str = "dense", **kwargs):
+        if linear_solver not in BLOCK_SOLVERS:
+            raise ValueError(f"linear_solver={linear_solver!r} for a fully implicit step; "
+                             f"expected one of {sorted(BLOCK_SOLVERS)}")
+        self.linear_solver = linear_solver  # first: the base's __init__ checks the settings
         super().__init__(system_factory, **kwargs)
         self._update_blocks()
         n = lambda: self.settings.n_states  # noqa: E731 - sizes follow the settings
@@ -198,8 +209,10 @@ class FIRKStep(RungeKuttaStep):
         for name in ("transformed_increments", "stage_derivatives", "newton_update"):
             self.register_buffer(name, "local", stages)
         self.register_buffer("stage_state", "local", n)
-        self.register_buffer("jacobian", "local", lambda: n() * n())
-        self.register_buffer("jacobian_work", "local", lambda: 2 * n())
+        # J in the blocks' form: all n^2 entries (dense), or the non-zeros (sparse).
+        self.register_buffer("jacobian", "local", lambda: self.child(self.blocks[0].name).jacobian_entries)
+        self.register_buffer("jacobian_work", "local", lambda: 2 * n(),
+                             enabled=lambda: self.linear_solver == "dense")
         self.register_buffer("step_history", "local_persistent", 2)
         self.register_buffer("previous_increments", "local_persistent", stages, enabled=lambda: self.predicts)
 
@@ -242,10 +255,16 @@ class FIRKStep(RungeKuttaStep):
             if name in self.children:
                 changed |= {f"{name}_{key}" for key in self.child(name).update(size=size)}
             else:
-                self.add_child(name, DenseMatrixLU(size=size, complex_entries=name.startswith("complex"),
-                                                   precision=self.precision, backend=self.backend.name))
+                self.add_child(name, self._block_lu(size, complex_entries=name.startswith("complex")))
                 changed.add(f"{name}_size")
         return changed
+
+    def _block_lu(self, size: int, complex_entries: bool):
+        """A block LU child of ``self.linear_solver``'s kind."""
+        if self.linear_solver == "sparse":
+            return BLOCK_SOLVERS["sparse"](self.child("system"), size=size, complex_entries=complex_entries)
+        return BLOCK_SOLVERS["dense"](size=size, complex_entries=complex_entries, precision=self.precision,
+                                      backend=self.backend.name)
 
     def update(self, **changes) -> set[str]:
         """As :meth:`CUDAFactory.update`; the block LU children follow the tableau and ``n_states``."""
@@ -277,7 +296,7 @@ class FIRKStep(RungeKuttaStep):
             *[f"    w_{r} = w[{r * n}:{(r + 1) * n}]" for r in range(s)],
             *[f"    f_{r} = f[{r * n}:{(r + 1) * n}]" for r in range(s)],
             *[f"    delta_{r} = delta[{r * n}:{(r + 1) * n}]" for r in range(s)],
-            "    jacobian(t, y, p, jac, work)",
+            "    jacobian(t, y, p, jac, work)" if self.linear_solver == "dense" else "    jacobian(t, y, p, jac)",
         )
         for block in self.blocks:
             self._add_block_factorisation(code, block, lam)
@@ -352,20 +371,12 @@ class FIRKStep(RungeKuttaStep):
                  "    history[1] = dt")
 
     def _add_block_factorisation(self, code: StepSource, block: _Block, lam: np.ndarray) -> None:
-        """Lines forming and factorising ``block``'s ``gamma I - dt J`` or ``(alpha + i beta) I - dt J``."""
-        n, first = self.settings.n_states, block.first
+        """Lines factorising ``block``'s ``gamma I - dt J`` or ``(alpha + i beta) I - dt J``."""
+        first = block.first
+        shift_re = code.constant(f"lam_{first}_{first}", lam[first, first]) or "zero"
+        shift_im = code.constant(f"lam_{first + 1}_{first}", lam[first + 1, first]) if block.width == 2 else "zero"
         code.add(f"    block_shared, block_persistent = {block.name}_view(shared, persistent)",
-                 f"    matrix = {block.name}_matrix(block_shared, block_persistent)",
-                 f"    for row in range({n}):",
-                 f"        for col in range({n}):",
-                 f"            matrix[row * {n} + col] = -dt * jac[row * {n} + col]")
-        if block.width == 2:  # imaginary parts (beta I) after the real parts
-            code.add(f"            matrix[{n * n} + row * {n} + col] = zero",
-                     f"        matrix[{n * n} + row * {n} + row] = {code.constant(f'lam_{first + 1}_{first}', lam[first + 1, first])}")
-        diagonal = code.constant(f"lam_{first}_{first}", lam[first, first])
-        if diagonal:
-            code.add(f"        matrix[row * {n} + row] += {diagonal}")
-        code.add(f"    status = {block.name}_prepare(block_shared, block_persistent)",
+                 f"    status = {block.name}_prepare(jac, dt, {shift_re}, {shift_im}, block_shared, block_persistent)",
                  "    if status != 0:",
                  "        return status")
 
@@ -444,7 +455,8 @@ class FIRKStep(RungeKuttaStep):
             "math": math,
             "dtype": dtype,
             "dxdt": system.device_function,
-            "jacobian": system.jacobian_function,
+            "jacobian": (system.jacobian_function if self.linear_solver == "dense"
+                         else system.jacobian_values_function),
             "rtol_at": at("rtol"),
             "atol_at": at("atol"),
             "tolerance_at": at("tolerance"),
@@ -459,8 +471,7 @@ class FIRKStep(RungeKuttaStep):
         for block in self.blocks:
             lu = self.child(block.name).built
             namespace.update({f"{block.name}_view": registry.child_view(block.name),
-                              f"{block.name}_matrix": lu.matrix_view, f"{block.name}_prepare": lu.prepare,
-                              f"{block.name}_solve": lu.solve})
+                              f"{block.name}_prepare": lu.prepare, f"{block.name}_solve": lu.solve})
         for name, buffer in registry.buffers.items():
             namespace[f"alloc_{name}"] = buffer.allocate()
         step, _ = self._source().compile("step", namespace, f"firk step {self.tableau.name}")

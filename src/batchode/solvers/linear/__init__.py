@@ -7,11 +7,13 @@ import difflib
 import numpy as np
 
 from batchode.solvers.linear.base import LinearSolver, LinearSolverBuild
-from batchode.solvers.linear.dense_lu import DenseLU, DenseMatrixLU
+from batchode.solvers.linear.dense_lu import DenseBlockLU, DenseLU
 from batchode.solvers.linear.krylov import GMRES, PRECONDITIONERS, KrylovSettings, MinimalResidual
-from batchode.solvers.linear.sparse_lu import SparseLU, sparse_schedule
+from batchode.solvers.linear.sparse_lu import SparseBlockLU, SparseLU, sparse_schedule
 
 LINEAR_SOLVERS = {"dense": DenseLU, "sparse": SparseLU, "gmres": GMRES, "minres": MinimalResidual}
+#: The block LUs of a fully implicit step (which has no matrix-free path), by ``linear_solver`` name.
+BLOCK_SOLVERS = {"dense": DenseBlockLU, "sparse": SparseBlockLU}
 #: The matrix-free (Krylov) solvers among them.
 KRYLOV_SOLVERS = ("gmres", "minres")
 
@@ -69,6 +71,40 @@ def default_linear_solver(system, backend: str, precision) -> str:
     return "dense" if n <= limit else "gmres"
 
 
+def default_block_solver(system) -> str:
+    """The block LU of a fully implicit step on ``system`` when none is named.
+
+    "sparse" for an equation system whose sparse LU takes no more
+    multiply-adds and stores no more entries than the dense LU of its size
+    (the same elimination for every block, real or complex), else "dense".
+    """
+    n = system.n_states
+    if system.jacobian_sparsity is not None:
+        schedule = sparse_schedule(n, system.jacobian_sparsity)
+        if schedule.operations <= dense_lu_operations(n) and schedule.stored <= n * n:
+            return "sparse"
+    return "dense"
+
+
+def block_solver_name(name, system, method: str) -> str:
+    """The block LU ("dense" or "sparse", case-insensitive) of fully implicit ``method`` on ``system``.
+
+    None: :func:`default_block_solver`.
+
+    Raises
+    ------
+    ValueError
+        For any other name, Krylov solvers included.
+    """
+    if name is None:
+        return default_block_solver(system)
+    key = str(name).strip().lower()
+    if key not in BLOCK_SOLVERS:
+        raise ValueError(f"linear_solver={name!r} does not apply to method {method!r}, which solves its coupled "
+                         "stages with one LU per block of its Newton matrix (use 'dense', 'sparse' or None)")
+    return key
+
+
 def linear_solver_name(name, system, backend: str, precision) -> str:
     """The linear solver ``name`` ("dense", "sparse", "gmres", "minres", case-insensitive) stands for.
 
@@ -100,6 +136,7 @@ def make_linear_solver(name, system_factory, **settings) -> LinearSolver:
     return LINEAR_SOLVERS[key](system_factory, **settings)
 
 
-__all__ = ["DENSE_DEFAULT_MAX_STATES", "DenseLU", "DenseMatrixLU", "GMRES", "KRYLOV_SOLVERS", "LINEAR_SOLVERS",
-           "LinearSolver", "LinearSolverBuild", "MinimalResidual", "PRECONDITIONERS", "SparseLU",
-           "default_linear_solver", "dense_limit", "dense_lu_operations", "linear_solver_name", "make_linear_solver"]
+__all__ = ["BLOCK_SOLVERS", "DENSE_DEFAULT_MAX_STATES", "DenseBlockLU", "DenseLU", "GMRES", "KRYLOV_SOLVERS",
+           "LINEAR_SOLVERS", "LinearSolver", "LinearSolverBuild", "MinimalResidual", "PRECONDITIONERS", "SparseBlockLU",
+           "SparseLU", "block_solver_name", "default_block_solver", "default_linear_solver", "dense_limit",
+           "dense_lu_operations", "linear_solver_name", "make_linear_solver"]

@@ -9,92 +9,22 @@ partial pivoting, Golub & Van Loan, Matrix Computations, 4th ed., algorithm
   :mod:`batchode.solvers.linear.base` for ``M = I - alpha J`` of size n:
   ``prepare`` forms ``M`` from the analytic (or finite-difference) Jacobian
   and factorises it.
-- :class:`DenseMatrixLU` factorises a real or complex matrix of any
-  ``size`` that its owner assembles, e.g. the blocks ``gamma I - dt J``
-  and ``(alpha + i beta) I - dt J`` of a fully implicit Runge-Kutta
-  step's transformed Newton matrix. Contract::
+- :class:`DenseBlockLU` keeps the block LU contract of the same module for
+  ``shift I - dt J``, real or complex: the diagonal blocks ``gamma I - dt
+  J`` and ``(alpha + i beta) I - dt J`` of a fully implicit Runge-Kutta
+  step's transformed Newton matrix. Complex entries are stored as real
+  parts, then imaginary parts (:mod:`batchode.solvers.linear.entries`).
 
-      matrix = matrix_view(shared, persistent)    # size x size, row-major
-      status = prepare(shared, persistent)        # factorise it in place
-      status, iterations = solve(rhs, x, p, shared, persistent)
-
-  1. The owner writes the matrix into ``matrix_view``'s array (a view of
-     this factory's ``factors`` buffer, so nothing is copied) and then
-     calls ``prepare``; the owner never learns where the buffer lives.
-  2. ``prepare`` returns ``Status.LINEAR_SOLVER_FAILED`` for a singular
-     matrix (a zero pivot column), else 0.
-  3. ``solve`` has the linear solver contract (``p`` is unused); ``rhs``
-     and ``x`` may be the same array.
-  4. With ``complex_entries`` the matrix (``2 size^2`` reals) and the
-     vectors (``2 size``) hold their real parts, then their imaginary
-     parts: ``(A + i B)(u + i v) = c + i d`` is the real system
-     ``[[A, -B], [B, A]] [u; v] = [c; d]`` with half its flops and memory.
+A singular matrix (a zero pivot column) makes either ``prepare`` return
+``Status.LINEAR_SOLVER_FAILED``.
 """
 
 from __future__ import annotations
 
-import attrs
-
 from batchode.factory import CUDAFactory
-from batchode.solvers.linear.base import LinearSolver, LinearSolverBuild
+from batchode.solvers.linear.base import BlockLUBuild, BlockLUSettings, LinearSolver, LinearSolverBuild
+from batchode.solvers.linear.entries import entry_arithmetic
 from batchode.status import Status
-
-
-def _entry_arithmetic(dtype, complex_entries: bool):
-    """``(unit, load, store, magnitude, multiply, subtract, divide)`` for real or complex entries.
-
-    A complex array of ``m`` entries is stored in a real array of ``2m``:
-    the real parts, then the imaginary parts (``half = m`` apart), so a
-    complex vector ``u + i v`` is the real vector ``[u; v]`` of the
-    equivalent real system. Complex values are ``(re, im)`` tuples of the
-    working precision: numba's complex types would widen float32 work to
-    complex128 (``complex(re, im)``) and cannot live in the typed real pools.
-    The pivot magnitude of a complex entry is ``|re| + |im|`` (no square
-    root), as in Hairer & Wanner's complex LU ``DECC`` (decsol.f).
-    """
-    one, zero = dtype(1.0), dtype(0.0)
-    if not complex_entries:
-        def load(array, index, half):
-            return array[index]
-
-        def store(array, index, half, value):
-            array[index] = value
-
-        def magnitude(value):
-            return abs(value)
-
-        def multiply(x, y):
-            return x * y
-
-        def subtract(x, y):
-            return x - y
-
-        def divide(x, y):
-            return x / y
-
-        return one, load, store, magnitude, multiply, subtract, divide
-
-    def load(array, index, half):
-        return array[index], array[half + index]
-
-    def store(array, index, half, value):
-        array[index] = value[0]
-        array[half + index] = value[1]
-
-    def magnitude(value):
-        return abs(value[0]) + abs(value[1])
-
-    def multiply(x, y):
-        return x[0] * y[0] - x[1] * y[1], x[0] * y[1] + x[1] * y[0]
-
-    def subtract(x, y):
-        return x[0] - y[0], x[1] - y[1]
-
-    def divide(x, y):
-        scale = one / (y[0] * y[0] + y[1] * y[1])
-        return (x[0] * y[0] + x[1] * y[1]) * scale, (x[1] * y[0] - x[0] * y[1]) * scale
-
-    return (one, zero), load, store, magnitude, multiply, subtract, divide
 
 
 def lu_device_functions(backend, precision, size: int, complex_entries: bool = False):
@@ -105,7 +35,7 @@ def lu_device_functions(backend, precision, size: int, complex_entries: bool = F
     floats, so they share the typed persistent pool); ``substitute(factors,
     pivots, rhs, x)`` solves with them (``rhs`` may be ``x``). With
     ``complex_entries`` the matrix and the vectors are complex, stored as
-    real parts then imaginary parts (see :func:`_entry_arithmetic`):
+    real parts then imaginary parts (see :mod:`batchode.solvers.linear.entries`):
     ``factors`` holds ``2 size^2`` reals, ``rhs`` and ``x`` ``2 size``.
     """
     n = size
@@ -113,7 +43,7 @@ def lu_device_functions(backend, precision, size: int, complex_entries: bool = F
     zero = dtype(0.0)
     failed = int(Status.LINEAR_SOLVER_FAILED)
     device = backend.device_function
-    unit, *arithmetic = _entry_arithmetic(dtype, complex_entries)
+    unit, *arithmetic = entry_arithmetic(dtype, complex_entries)
     load, store, magnitude, multiply, subtract, divide = (device(f) for f in arithmetic)
     matrix_half = n * n
 
@@ -205,42 +135,16 @@ class DenseLU(LinearSolver):
         return LinearSolverBuild(device(prepare), device(solve))
 
 
-@attrs.frozen
-class DenseMatrixSettings:
-    """Size of the matrix (0: the owner needs no matrix, no buffers) and
-    whether its entries are complex (see the module docstring)."""
-
-    size: int = attrs.field(default=1, validator=attrs.validators.ge(0))
-    complex_entries: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
-
-    @property
-    def parts(self) -> int:
-        """Reals per entry: 2 for complex entries, else 1."""
-        return 2 if self.complex_entries else 1
-
-
-@attrs.frozen
-class DenseMatrixBuild:
-    """Compiled ``matrix_view``, ``prepare`` and ``solve`` of :class:`DenseMatrixLU`."""
-
-    matrix_view: object
-    prepare: object
-    solve: object
-
-    @property
-    def device_function(self):
-        return self.solve
-
-
-class DenseMatrixLU(CUDAFactory):
-    """LU of a ``size x size`` matrix assembled by its owner (see the module docstring).
+class DenseBlockLU(CUDAFactory):
+    """LU with partial pivoting of a block ``shift I - dt J`` (the block LU contract of
+    :mod:`batchode.solvers.linear.base`), ``J`` given as all its entries, row-major.
 
     Buffers (LOCAL_PERSISTENT, so the factors survive from ``prepare`` to
     the ``solve`` calls): ``factors`` (size*size, twice that for complex
     entries) and ``pivots`` (size); both disabled when ``size`` is 0.
     """
 
-    Settings = DenseMatrixSettings
+    Settings = BlockLUSettings
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -250,23 +154,46 @@ class DenseMatrixLU(CUDAFactory):
                              enabled=enabled)
         self.register_buffer("pivots", "local_persistent", size, enabled=enabled)
 
-    def build(self) -> DenseMatrixBuild:
+    @property
+    def jacobian_entries(self) -> int:
+        """Entries of the ``jacobian`` argument of ``prepare``: all of ``J``."""
+        return self.settings.size ** 2
+
+    def build(self) -> BlockLUBuild:
         settings = self.settings
-        factorise, substitute = lu_device_functions(self.backend, self.precision, settings.size,
-                                                    settings.complex_entries)
+        n, imaginary = settings.size, settings.size ** 2
+        zero = self.precision.type(0.0)
+        factorise, substitute = lu_device_functions(self.backend, self.precision, n, settings.complex_entries)
         buffers = self.buffer_registry.buffers
         alloc_factors = buffers["factors"].allocate()
         alloc_pivots = buffers["pivots"].allocate()
 
-        def matrix_view(shared, persistent):
-            return alloc_factors(shared, persistent)
+        device = self.backend.device_function
 
-        def prepare(shared, persistent):
-            return factorise(alloc_factors(shared, persistent), alloc_pivots(shared, persistent))
+        def form_real(jacobian, dt, shift_re, shift_im, factors):
+            for row in range(n):
+                for col in range(n):
+                    factors[row * n + col] = -dt * jacobian[row * n + col]
+                factors[row * n + row] += shift_re
+
+        form_real = device(form_real)
+
+        def form_complex(jacobian, dt, shift_re, shift_im, factors):
+            form_real(jacobian, dt, shift_re, shift_im, factors)
+            for q in range(imaginary):
+                factors[imaginary + q] = zero
+            for row in range(n):
+                factors[imaginary + row * n + row] = shift_im
+
+        form = device(form_complex) if settings.complex_entries else form_real
+
+        def prepare(jacobian, dt, shift_re, shift_im, shared, persistent):
+            factors = alloc_factors(shared, persistent)
+            form(jacobian, dt, shift_re, shift_im, factors)
+            return factorise(factors, alloc_pivots(shared, persistent))
 
         def solve(rhs, x, p, shared, persistent):
             substitute(alloc_factors(shared, persistent), alloc_pivots(shared, persistent), rhs, x)
             return 0, 1
 
-        device = self.backend.device_function
-        return DenseMatrixBuild(device(matrix_view), device(prepare), device(solve))
+        return BlockLUBuild(device(prepare), device(solve))

@@ -43,7 +43,9 @@ import heapq
 import attrs
 import numpy as np
 
-from batchode.solvers.linear.base import LinearSolver, LinearSolverBuild
+from batchode.factory import CUDAFactory
+from batchode.solvers.linear.base import BlockLUBuild, BlockLUSettings, LinearSolver, LinearSolverBuild
+from batchode.solvers.linear.entries import entry_arithmetic
 from batchode.status import Status
 
 #: Why a system without a known sparsity pattern is refused.
@@ -272,6 +274,87 @@ def sparse_schedule(n: int, sparsity: tuple[tuple[int, int], ...]) -> SparseSche
     )
 
 
+def sparse_lu_device_functions(backend, precision, schedule: SparseSchedule, complex_entries: bool = False):
+    """``(factorise, substitute)`` device functions on ``schedule``, for real or complex entries.
+
+    ``status = factorise(values, alpha, shift_re, shift_im, factors)`` forms
+    ``P M P^T`` with ``M = shift I - alpha J`` in ``factors`` from the
+    Jacobian's non-zeros ``values`` (``shift = shift_re``, or ``shift_re + i
+    shift_im`` with ``complex_entries``) and overwrites it with its LU
+    factors (see :class:`SparseLU`). ``substitute(factors, rhs, x)`` solves
+    with them in the states' own numbering (``rhs`` may be ``x``). With
+    ``complex_entries`` the factors hold ``2 stored`` reals and the vectors
+    ``2n``: real parts, then imaginary parts
+    (:mod:`batchode.solvers.linear.entries`).
+    """
+    n, stored, non_zeros = schedule.n, schedule.stored, schedule.scatter.size
+    dtype = precision.type
+    zero, eps = dtype(0.0), dtype(np.finfo(dtype).eps)
+    failed = int(Status.LINEAR_SOLVER_FAILED)
+    device = backend.device_function
+    unit, *arithmetic = entry_arithmetic(dtype, complex_entries)
+    load, store, magnitude, multiply, subtract, divide = (device(f) for f in arithmetic)
+    parts = 2 if complex_entries else 1
+    # The schedule's arrays are closure constants. Each function names each
+    # array once, into a local: every mention of a closure array is a
+    # separate copy of it in the compiled code (a separate .const global on CUDA).
+    order_, row_start_, diagonal_ = schedule.order, schedule.row_start, schedule.diagonal
+    columns_, state_columns_ = schedule.columns, schedule.state_columns
+    scatter_, targets_ = schedule.scatter, schedule.targets
+
+    def factorise(values, alpha, shift_re, shift_im, factors):
+        scatter, row_start, diagonal = scatter_, row_start_, diagonal_
+        columns, targets = columns_, targets_
+        for q in range(parts * stored):
+            factors[q] = zero
+        for e in range(non_zeros):
+            factors[scatter[e]] = -alpha * values[e]
+        for a in range(n):
+            factors[diagonal[a]] += shift_re
+            if parts == 2:
+                factors[stored + diagonal[a]] = shift_im
+        update = 0
+        for a in range(n):
+            first, pivot_at, end = row_start[a], diagonal[a], row_start[a + 1]
+            scale = zero
+            for q in range(first, end):  # row a is untouched until now: M's own
+                scale += magnitude(load(factors, q, stored))
+            for q in range(first, pivot_at):
+                k = columns[q]
+                multiplier = multiply(load(factors, q, stored), load(factors, diagonal[k], stored))  # 1 / pivot
+                store(factors, q, stored, multiplier)
+                for source in range(diagonal[k] + 1, row_start[k + 1]):
+                    target = targets[update]
+                    store(factors, target, stored,
+                          subtract(load(factors, target, stored), multiply(multiplier, load(factors, source, stored))))
+                    update += 1
+            pivot = load(factors, pivot_at, stored)
+            if magnitude(pivot) <= eps * scale:
+                return failed
+            store(factors, pivot_at, stored, divide(unit, pivot))
+        return 0
+
+    def substitute(factors, rhs, x):
+        order, row_start, diagonal, state_columns = order_, row_start_, diagonal_, state_columns_
+        for i in range(parts * n):
+            x[i] = rhs[i]
+        for a in range(n):  # L z = P rhs; L has a unit diagonal
+            total = load(x, order[a], n)
+            for q in range(row_start[a], diagonal[a]):
+                total = subtract(total, multiply(load(factors, q, stored), load(x, state_columns[q], n)))
+            store(x, order[a], n, total)
+        for a in range(n - 1, -1, -1):  # U (P x) = z
+            total = load(x, order[a], n)
+            for q in range(diagonal[a] + 1, row_start[a + 1]):
+                total = subtract(total, multiply(load(factors, q, stored), load(x, state_columns[q], n)))
+            store(x, order[a], n, multiply(total, load(factors, diagonal[a], stored)))
+
+    # Called, not inlined at numba-IR level: a Rosenbrock step solves at
+    # every stage, and each inlined copy would carry its own copy of the
+    # schedule (LLVM and NVVM still inline the calls, sharing the data).
+    return device(factorise, inline=False), device(substitute, inline=False)
+
+
 class SparseLU(LinearSolver):
     """Direct solver of ``(I - alpha J) x = b`` on the Jacobian's sparsity pattern (see the module docstring).
 
@@ -320,80 +403,92 @@ class SparseLU(LinearSolver):
         return sparse_schedule(self.n, self.system_factory.system.jacobian_sparsity)
 
     def build(self) -> LinearSolverBuild:
-        n = self.n
-        schedule = self.schedule
-        dtype = self.precision.type
-        zero, one, eps = dtype(0.0), dtype(1.0), dtype(np.finfo(dtype).eps)
-        failed = int(Status.LINEAR_SOLVER_FAILED)
-        stored, non_zeros = schedule.stored, schedule.scatter.size
+        one, zero = self.precision.type(1.0), self.precision.type(0.0)
         jacobian_values = self.system_factory.jacobian_values_function
+        factorise, substitute = sparse_lu_device_functions(self.backend, self.precision, self.schedule)
         buffers = self.buffer_registry.buffers
         alloc_factors, alloc_values = buffers["factors"].allocate(), buffers["jacobian_values"].allocate()
-        # The schedule's arrays are closure constants. Each function names
-        # each array once, into a local: every mention of a closure array is
-        # a separate copy of it in the compiled code (a separate .const
-        # global on CUDA).
-        order_, row_start_, diagonal_ = schedule.order, schedule.row_start, schedule.diagonal
-        columns_, state_columns_ = schedule.columns, schedule.state_columns
-        scatter_, targets_ = schedule.scatter, schedule.targets
-
-        def factorise(t, y, p, alpha, values, factors):
-            """Form ``P M P^T`` in ``factors`` and overwrite it with its LU factors."""
-            scatter, row_start, diagonal = scatter_, row_start_, diagonal_
-            columns, targets = columns_, targets_
-            jacobian_values(t, y, p, values)
-            for q in range(stored):
-                factors[q] = zero
-            for e in range(non_zeros):
-                factors[scatter[e]] = -alpha * values[e]
-            for a in range(n):
-                factors[diagonal[a]] += one
-            update = 0
-            for a in range(n):
-                first, pivot_at, end = row_start[a], diagonal[a], row_start[a + 1]
-                scale = zero
-                for q in range(first, end):  # row a is untouched until now: M's own
-                    scale += abs(factors[q])
-                for q in range(first, pivot_at):
-                    k = columns[q]
-                    multiplier = factors[q] * factors[diagonal[k]]  # that pivot's reciprocal
-                    factors[q] = multiplier
-                    for source in range(diagonal[k] + 1, row_start[k + 1]):
-                        factors[targets[update]] -= multiplier * factors[source]
-                        update += 1
-                pivot = factors[pivot_at]
-                if abs(pivot) <= eps * scale:
-                    return failed
-                factors[pivot_at] = one / pivot
-            return 0
-
-        def substitute(factors, rhs, x):
-            """``x = M^-1 rhs`` from the factors, in the states' own numbering (``rhs`` may be ``x``)."""
-            order, row_start, diagonal, state_columns = order_, row_start_, diagonal_, state_columns_
-            for i in range(n):
-                x[i] = rhs[i]
-            for a in range(n):  # L z = P rhs; L has a unit diagonal
-                total = x[order[a]]
-                for q in range(row_start[a], diagonal[a]):
-                    total -= factors[q] * x[state_columns[q]]
-                x[order[a]] = total
-            for a in range(n - 1, -1, -1):  # U (P x) = z
-                total = x[order[a]]
-                for q in range(diagonal[a] + 1, row_start[a + 1]):
-                    total -= factors[q] * x[state_columns[q]]
-                x[order[a]] = total * factors[diagonal[a]]
-
-        # Called, not inlined at numba-IR level: a Rosenbrock step solves at
-        # every stage, and each inlined copy would carry its own copy of the
-        # schedule (LLVM and NVVM still inline the calls, sharing the data).
         device = self.backend.device_function
-        factorise, substitute = device(factorise, inline=False), device(substitute, inline=False)
 
         def prepare(t, y, p, alpha, settings, shared, persistent):
-            return factorise(t, y, p, alpha, alloc_values(shared, persistent), alloc_factors(shared, persistent))
+            values = alloc_values(shared, persistent)
+            jacobian_values(t, y, p, values)
+            return factorise(values, alpha, one, zero, alloc_factors(shared, persistent))
 
         def solve(rhs, x, p, settings, shared, persistent):
             substitute(alloc_factors(shared, persistent), rhs, x)
             return 0, 1
 
         return LinearSolverBuild(device(prepare), device(solve))
+
+
+class SparseBlockLU(CUDAFactory):
+    """Sparse LU of a block ``shift I - dt J`` (the block LU contract of
+    :mod:`batchode.solvers.linear.base`) on the Jacobian's sparsity pattern,
+    ``J`` given as its non-zeros in the order of the system's
+    ``jacobian_sparsity``: the elimination of :class:`SparseLU` on the same
+    schedule, with real or complex entries.
+
+    A complex block (``(alpha + i beta) I - dt J`` of a fully implicit
+    step) has a real ``J``: only the diagonal's imaginary parts are
+    non-zero before the elimination, but the factors are complex, so they
+    take ``2 stored`` reals.
+
+    Buffers: ``factors`` (LOCAL_PERSISTENT, :attr:`SparseSchedule.stored`
+    entries, twice that for complex ones), disabled when ``size`` is 0.
+
+    Parameters
+    ----------
+    system_factory : SystemFactory
+        The system whose pattern is factorised; ``size`` must be 0 or its ``n_states``.
+
+    Raises
+    ------
+    ValueError
+        For a system without a known sparsity pattern, or another ``size``.
+    """
+
+    Settings = BlockLUSettings
+
+    def __init__(self, system_factory, **kwargs):
+        self.system_factory = system_factory  # first: check_settings asks the system
+        super().__init__(precision=system_factory.precision, backend=system_factory.backend.name, **kwargs)
+        self.register_buffer("factors", "local_persistent", lambda: self.settings.parts * self.schedule.stored,
+                             enabled=lambda: self.settings.size > 0)
+
+    def check_settings(self, settings) -> None:
+        system = self.system_factory.system
+        if system.jacobian_sparsity is None:
+            raise ValueError(NEEDS_SPARSITY)
+        if settings.size not in (0, system.n_states):
+            raise ValueError(f"a sparse block of {system.n_states} states has size {settings.size}; "
+                             f"expected 0 or {system.n_states}")
+
+    def hash_extras(self) -> tuple:
+        return (self.system_factory.config_hash,)
+
+    @property
+    def schedule(self) -> SparseSchedule:
+        """The elimination schedule of the system's pattern (:func:`sparse_schedule`)."""
+        system = self.system_factory.system
+        return sparse_schedule(system.n_states, system.jacobian_sparsity)
+
+    @property
+    def jacobian_entries(self) -> int:
+        """Entries of the ``jacobian`` argument of ``prepare``: the Jacobian's non-zeros."""
+        return len(self.system_factory.system.jacobian_sparsity)
+
+    def build(self) -> BlockLUBuild:
+        factorise, substitute = sparse_lu_device_functions(self.backend, self.precision, self.schedule,
+                                                           self.settings.complex_entries)
+        alloc_factors = self.buffer_registry.buffers["factors"].allocate()
+        device = self.backend.device_function
+
+        def prepare(jacobian, dt, shift_re, shift_im, shared, persistent):
+            return factorise(jacobian, dt, shift_re, shift_im, alloc_factors(shared, persistent))
+
+        def solve(rhs, x, p, shared, persistent):
+            substitute(alloc_factors(shared, persistent), rhs, x)
+            return 0, 1
+
+        return BlockLUBuild(device(prepare), device(solve))
