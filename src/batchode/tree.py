@@ -15,7 +15,7 @@ import attrs
 
 from batchode.algorithms import estimates_error, get_tableau, make_step
 from batchode.algorithms.interpolation import HermiteInterpolant
-from batchode.algorithms.tableaus import FAMILY_NAMES
+from batchode.algorithms.tableaus import FAMILY_NAMES, filtered_error_estimate
 from batchode.backends import resolve_backend
 from batchode.batch.body import TrajectoryBody
 from batchode.batch.kernel import BatchKernel
@@ -147,7 +147,9 @@ def _loop(system, plan: Plan, settings: dict) -> IntegrationLoop:
     events = EventFunctions(system_factory, settings["events"]) if settings["events"] else None
     step = make_step(plan.tableau, system_factory, compute_error=plan.adaptive, linear_solver=plan.linear_solver,
                      tolerances=tolerances, dense_output=not settings["step_to_saves"] or events is not None)
+    filtered = filtered_error_estimate(plan.tableau)
     controller = make_controller(plan.controller, plan.tableau.name, plan.tableau.order,
+                                 estimate_order=None if filtered is None else filtered.order,
                                  n_states=system.n_states, **tolerances, **options)
     summaries = SummaryOutputs(system_factory, settings["summaries"], settings["summarise_variables"])
     # A step with its own interpolant serves saves and events itself; the others get the cubic Hermite one.

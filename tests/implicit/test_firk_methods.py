@@ -176,3 +176,14 @@ def test_embedded_weights_of_a_user_tableau_drive_adaptive_steps():
     # here (270 at 1e-4); an estimate of another order would be far off.
     assert 1000 < result.n_accepted[0] < 10_000
     assert np.abs(result.final_state[0] - EXACT).max() < 1e-6
+
+
+@pytest.mark.parametrize("controller", ["i", "pid", "gustafsson"])
+def test_exponent_controllers_follow_the_order_of_radau5s_estimate(controller):
+    # RADAU5's filtered estimate measures the step against a solution of
+    # order 3: the exponents are 1/4 (Julia's adaptive order), not 1/6.
+    solver = batchode.Solver(robertson(), method="radau-iia-5", step_controller=controller, backend="cpu")
+    assert solver.loop.child("controller").settings.order == 3
+    # PI keeps Julia's constants of the method's order 5: beta1 = 7 / (10 * 5).
+    pi = batchode.Solver(robertson(), method="radau-iia-5", backend="cpu").loop.child("controller").settings
+    assert pi.beta1 == pytest.approx(0.14)

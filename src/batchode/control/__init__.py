@@ -33,12 +33,22 @@ def controller_class(name: str) -> type[StepController]:
     return CONTROLLERS[key]
 
 
-def make_controller(name: str, method: str, order: int, **settings) -> StepController:
+def make_controller(name: str, method: str, order: int, estimate_order: int | None = None,
+                    **settings) -> StepController:
     """Build controller ``name`` for ``method``; PI gets Julia's per-method defaults.
 
     ``settings`` are the controller's settings (``n_states``, ``rtol``,
     ``atol``, constants) plus the factory options ``precision`` and
     ``backend``; constants not given take the method's defaults.
+
+    ``order`` is the method's; PI's default constants follow it (Julia's
+    formula uses ``alg_order``). ``estimate_order`` (default ``order``) is
+    that of the solution the error estimate measures the step against, and
+    sets the exponents of the other controllers (their ``order`` setting):
+    Julia's integral, PID and predictive controllers use
+    ``get_current_adaptive_order`` there, and RADAU5's estimate of order 3
+    for the order-5 Radau IIA gives it the exponent 1/4 (Hairer & Wanner,
+    Solving ODEs II, section IV.8).
     """
     cls = controller_class(name)
     fields = {field.name for field in attrs.fields(cls.Settings)}
@@ -46,7 +56,7 @@ def make_controller(name: str, method: str, order: int, **settings) -> StepContr
         for key, value in default_pi_constants(method, order).items():
             settings.setdefault(key, value)
     if "order" in fields:
-        settings.setdefault("order", order)
+        settings.setdefault("order", order if estimate_order is None else estimate_order)
     return cls(**settings)
 
 
