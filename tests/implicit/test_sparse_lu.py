@@ -7,12 +7,14 @@ compiles a Rosenbrock or DIRK kernel (about 25 s on a busy two-core machine).
 import functools
 import re
 
+import numba
 import numpy as np
 import pytest
 
 import batchode
 from batchode.memory.buffer import PERSISTENT_POOL, SHARED_POOL
 from batchode.solvers.linear import SparseLU
+from batchode.solvers.linear.sparse_code import factorise_intrinsic, substitute_intrinsic
 from batchode.solvers.linear.sparse_lu import NEEDS_SPARSITY, sparse_schedule, symbolic_factorisation
 from batchode.status import Status
 from batchode.systems import examples
@@ -108,6 +110,36 @@ def test_schedule_and_generated_code_grow_with_the_non_zeros_not_n_squared():
     # from n = 10, with 3.2x and 11x the non-zeros); bound 1.25 times linear.
     for n in (30, 100):
         assert lengths[n] / lengths[10] <= 1.25 * n / 10, lengths
+
+
+def emitted_instructions(n: int) -> int:
+    """LLVM instructions of the unrolled sparse LU (factorisation and substitution) of the n-state Brusselator."""
+    schedule = sparse_schedule(n, examples.brusselator(n // 2).jacobian_sparsity)
+    factorise_code = factorise_intrinsic(schedule, False, 2.2e-16, True)
+    substitute_code = substitute_intrinsic(schedule, False, True)
+
+    @numba.njit
+    def both(values, factors, x):
+        substitute_code(factors, x, x)
+        return factorise_code(values, 0.1, 1.0, 0.0, factors)
+
+    array = numba.types.float64[::1]
+    both.compile((array, array, array))
+    llvm = both.inspect_llvm((array, array, array))
+    bodies = re.findall(r"^define [^\n]*@batchode_sparse_\w+\(.*?^}", llvm, re.MULTILINE | re.DOTALL)
+    assert len(bodies) == 2
+    return sum(body.count("\n") for body in bodies)
+
+
+def test_the_unrolled_lu_grows_with_the_fill_not_n_squared():
+    # The straight-line code has a few instructions per stored entry and
+    # per multiply-add, whose counts are exactly linear here (5n - 6 and
+    # 4n - 7): measured exactly 80n - 75 lines of IR (725, 2,325 and 7,925).
+    # The bound 85n is linear with a 6 % margin: any term in n^2 (a dense
+    # LU's substitution alone has n^2 multiply-adds) fails it by n = 100.
+    sizes = {n: emitted_instructions(n) for n in (10, 30, 100)}
+    for n in (10, 30, 100):
+        assert sizes[n] <= 85 * n, sizes
 
 
 def test_python_function_systems_krylov_for_firk_methods_and_krylov_settings_are_refused():

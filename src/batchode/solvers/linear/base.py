@@ -40,7 +40,7 @@ Newton matrix, whose owner evaluates the Jacobian once for all its blocks::
 3. ``solve`` writes ``x`` with ``M x = rhs`` (``p`` is unused; ``rhs`` may be
    ``x``) and returns ``(0, 1)``. Complex vectors hold ``2n`` reals, the
    real parts then the imaginary parts
-   (:mod:`batchode.solvers.linear.entries`).
+   (:mod:`batchode.solvers.linear.dense_lu`).
 4. A block of ``size`` 0 has no buffers (the owner's tableau does not need it).
 """
 

@@ -13,7 +13,8 @@ partial pivoting, Golub & Van Loan, Matrix Computations, 4th ed., algorithm
   ``shift I - dt J``, real or complex: the diagonal blocks ``gamma I - dt
   J`` and ``(alpha + i beta) I - dt J`` of a fully implicit Runge-Kutta
   step's transformed Newton matrix. Complex entries are stored as real
-  parts, then imaginary parts (:mod:`batchode.solvers.linear.entries`).
+  parts, then imaginary parts: ``(A + i B)(u + i v) = c + i d`` is the real
+  system ``[[A, -B], [B, A]] [u; v] = [c; d]`` with half its flops and memory.
 
 A singular matrix (a zero pivot column) makes either ``prepare`` return
 ``Status.LINEAR_SOLVER_FAILED``.
@@ -23,8 +24,70 @@ from __future__ import annotations
 
 from batchode.factory import CUDAFactory
 from batchode.solvers.linear.base import BlockLUBuild, BlockLUSettings, LinearSolver, LinearSolverBuild
-from batchode.solvers.linear.entries import entry_arithmetic
 from batchode.status import Status
+
+
+def _entry_arithmetic(dtype, complex_entries: bool):
+    """``(unit, load, store, magnitude, multiply, subtract, divide)`` for real or complex entries.
+
+    A complex array of ``m`` entries is stored in a real array of ``2m``:
+    the real parts, then the imaginary parts (``half = m`` apart), so a
+    complex vector ``u + i v`` is the real vector ``[u; v]`` of the
+    equivalent real system. Complex values are ``(re, im)`` tuples of the
+    working precision: numba's complex types would widen float32 work to
+    complex128 (``complex(re, im)``) and cannot live in the typed real
+    pools. The pivot magnitude of a complex entry is ``|re| + |im|`` (no
+    square root), as in Hairer & Wanner's complex LU ``DECC`` (decsol.f).
+
+    ``load(array, index, half)`` and ``store(array, index, half, value)``
+    read and write entry ``index`` of an array whose imaginary parts start
+    ``half`` after its real parts (ignored for real entries); the others
+    work on values as ``load`` returns them. Plain Python functions: the
+    caller compiles them for its backend.
+    """
+    one, zero = dtype(1.0), dtype(0.0)
+    if not complex_entries:
+        def load(array, index, half):
+            return array[index]
+
+        def store(array, index, half, value):
+            array[index] = value
+
+        def magnitude(value):
+            return abs(value)
+
+        def multiply(x, y):
+            return x * y
+
+        def subtract(x, y):
+            return x - y
+
+        def divide(x, y):
+            return x / y
+
+        return one, load, store, magnitude, multiply, subtract, divide
+
+    def load(array, index, half):
+        return array[index], array[half + index]
+
+    def store(array, index, half, value):
+        array[index] = value[0]
+        array[half + index] = value[1]
+
+    def magnitude(value):
+        return abs(value[0]) + abs(value[1])
+
+    def multiply(x, y):
+        return x[0] * y[0] - x[1] * y[1], x[0] * y[1] + x[1] * y[0]
+
+    def subtract(x, y):
+        return x[0] - y[0], x[1] - y[1]
+
+    def divide(x, y):
+        scale = one / (y[0] * y[0] + y[1] * y[1])
+        return (x[0] * y[0] + x[1] * y[1]) * scale, (x[1] * y[0] - x[0] * y[1]) * scale
+
+    return (one, zero), load, store, magnitude, multiply, subtract, divide
 
 
 def lu_device_functions(backend, precision, size: int, complex_entries: bool = False):
@@ -35,7 +98,7 @@ def lu_device_functions(backend, precision, size: int, complex_entries: bool = F
     floats, so they share the typed persistent pool); ``substitute(factors,
     pivots, rhs, x)`` solves with them (``rhs`` may be ``x``). With
     ``complex_entries`` the matrix and the vectors are complex, stored as
-    real parts then imaginary parts (see :mod:`batchode.solvers.linear.entries`):
+    real parts then imaginary parts (see :func:`_entry_arithmetic`):
     ``factors`` holds ``2 size^2`` reals, ``rhs`` and ``x`` ``2 size``.
     """
     n = size
@@ -43,7 +106,7 @@ def lu_device_functions(backend, precision, size: int, complex_entries: bool = F
     zero = dtype(0.0)
     failed = int(Status.LINEAR_SOLVER_FAILED)
     device = backend.device_function
-    unit, *arithmetic = entry_arithmetic(dtype, complex_entries)
+    unit, *arithmetic = _entry_arithmetic(dtype, complex_entries)
     load, store, magnitude, multiply, subtract, divide = (device(f) for f in arithmetic)
     matrix_half = n * n
 

@@ -16,11 +16,12 @@ solver is built (:func:`sparse_schedule`):
    ``F``, which entries each elimination step updates, and how the
    substitutions walk the factors.
 
-The device functions are short loops over that schedule: the arrays are
-closure constants (numba bakes them into the compiled code: constant data
-on the CPU, ``.const`` memory on CUDA, read by every thread of a warp at the
-same index), so the code is the same whatever the system, and only the data
-grows, with the fill and the operation count.
+The device functions are that schedule unrolled into straight-line code
+(:mod:`batchode.solvers.linear.sparse_code`: every index a constant, every
+value in a register, twice as fast as loops over the schedule's arrays),
+emitted as LLVM instructions rather than compiled from Python source, so
+the code grows with the fill and the operation count, not with ``n^2``,
+and costs milliseconds to generate.
 
 Static pivoting suits ``I - alpha J``: as the step (and so ``alpha``)
 shrinks, ``M`` tends to ``I``, which is diagonally dominant and needs no
@@ -45,7 +46,7 @@ import numpy as np
 
 from batchode.factory import CUDAFactory
 from batchode.solvers.linear.base import BlockLUBuild, BlockLUSettings, LinearSolver, LinearSolverBuild
-from batchode.solvers.linear.entries import entry_arithmetic
+from batchode.solvers.linear.sparse_code import factorise_intrinsic, python_functions, substitute_intrinsic
 from batchode.status import Status
 
 #: Why a system without a known sparsity pattern is refused.
@@ -284,74 +285,27 @@ def sparse_lu_device_functions(backend, precision, schedule: SparseSchedule, com
     factors (see :class:`SparseLU`). ``substitute(factors, rhs, x)`` solves
     with them in the states' own numbering (``rhs`` may be ``x``). With
     ``complex_entries`` the factors hold ``2 stored`` reals and the vectors
-    ``2n``: real parts, then imaginary parts
-    (:mod:`batchode.solvers.linear.entries`).
+    ``2n``: real parts, then imaginary parts. Both are straight-line code
+    emitted from the schedule (:mod:`batchode.solvers.linear.sparse_code`).
     """
-    n, stored, non_zeros = schedule.n, schedule.stored, schedule.scatter.size
-    dtype = precision.type
-    zero, eps = dtype(0.0), dtype(np.finfo(dtype).eps)
-    failed = int(Status.LINEAR_SOLVER_FAILED)
-    device = backend.device_function
-    unit, *arithmetic = entry_arithmetic(dtype, complex_entries)
-    load, store, magnitude, multiply, subtract, divide = (device(f) for f in arithmetic)
-    parts = 2 if complex_entries else 1
-    # The schedule's arrays are closure constants. Each function names each
-    # array once, into a local: every mention of a closure array is a
-    # separate copy of it in the compiled code (a separate .const global on CUDA).
-    order_, row_start_, diagonal_ = schedule.order, schedule.row_start, schedule.diagonal
-    columns_, state_columns_ = schedule.columns, schedule.state_columns
-    scatter_, targets_ = schedule.scatter, schedule.targets
+    eps = float(np.finfo(precision).eps)
+    if backend.is_simulator:  # runs device code as Python: the same arithmetic, interpreted
+        factorise_code, substitute_code = python_functions(schedule, complex_entries, eps)
+    else:
+        # On the CPU each is one function however many places call it (LLVM
+        # would optimise every inlined copy again); CUDA inlines them, keeping
+        # the constant offsets of the factors (not yet measured on a GPU).
+        out_of_line = backend.name == "cpu"
+        factorise_code = factorise_intrinsic(schedule, complex_entries, eps, out_of_line)
+        substitute_code = substitute_intrinsic(schedule, complex_entries, out_of_line)
 
     def factorise(values, alpha, shift_re, shift_im, factors):
-        scatter, row_start, diagonal = scatter_, row_start_, diagonal_
-        columns, targets = columns_, targets_
-        for q in range(parts * stored):
-            factors[q] = zero
-        for e in range(non_zeros):
-            factors[scatter[e]] = -alpha * values[e]
-        for a in range(n):
-            factors[diagonal[a]] += shift_re
-            if parts == 2:
-                factors[stored + diagonal[a]] = shift_im
-        update = 0
-        for a in range(n):
-            first, pivot_at, end = row_start[a], diagonal[a], row_start[a + 1]
-            scale = zero
-            for q in range(first, end):  # row a is untouched until now: M's own
-                scale += magnitude(load(factors, q, stored))
-            for q in range(first, pivot_at):
-                k = columns[q]
-                multiplier = multiply(load(factors, q, stored), load(factors, diagonal[k], stored))  # 1 / pivot
-                store(factors, q, stored, multiplier)
-                for source in range(diagonal[k] + 1, row_start[k + 1]):
-                    target = targets[update]
-                    store(factors, target, stored,
-                          subtract(load(factors, target, stored), multiply(multiplier, load(factors, source, stored))))
-                    update += 1
-            pivot = load(factors, pivot_at, stored)
-            if magnitude(pivot) <= eps * scale:
-                return failed
-            store(factors, pivot_at, stored, divide(unit, pivot))
-        return 0
+        return factorise_code(values, alpha, shift_re, shift_im, factors)
 
     def substitute(factors, rhs, x):
-        order, row_start, diagonal, state_columns = order_, row_start_, diagonal_, state_columns_
-        for i in range(parts * n):
-            x[i] = rhs[i]
-        for a in range(n):  # L z = P rhs; L has a unit diagonal
-            total = load(x, order[a], n)
-            for q in range(row_start[a], diagonal[a]):
-                total = subtract(total, multiply(load(factors, q, stored), load(x, state_columns[q], n)))
-            store(x, order[a], n, total)
-        for a in range(n - 1, -1, -1):  # U (P x) = z
-            total = load(x, order[a], n)
-            for q in range(diagonal[a] + 1, row_start[a + 1]):
-                total = subtract(total, multiply(load(factors, q, stored), load(x, state_columns[q], n)))
-            store(x, order[a], n, multiply(total, load(factors, diagonal[a], stored)))
+        substitute_code(factors, rhs, x)
 
-    # Called, not inlined at numba-IR level: a Rosenbrock step solves at
-    # every stage, and each inlined copy would carry its own copy of the
-    # schedule (LLVM and NVVM still inline the calls, sharing the data).
+    device = backend.device_function
     return device(factorise, inline=False), device(substitute, inline=False)
 
 

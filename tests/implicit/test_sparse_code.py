@@ -1,0 +1,76 @@
+"""The sparse LU's straight-line code (numba intrinsics emitting LLVM IR) against its Python twin, bit for bit."""
+
+import numba
+import numpy as np
+import pytest
+
+from batchode.solvers.linear import sparse_schedule
+from batchode.solvers.linear.sparse_code import factorise_intrinsic, python_functions, substitute_intrinsic
+from batchode.status import Status
+from sparse_systems import random_pattern
+
+
+def compiled_functions(schedule, complex_entries, eps, out_of_line):
+    factorise_code = factorise_intrinsic(schedule, complex_entries, eps, out_of_line)
+    substitute_code = substitute_intrinsic(schedule, complex_entries, out_of_line)
+
+    @numba.njit
+    def factorise(values, alpha, shift_re, shift_im, factors):
+        return factorise_code(values, alpha, shift_re, shift_im, factors)
+
+    @numba.njit
+    def substitute(factors, rhs, x):
+        substitute_code(factors, rhs, x)
+
+    return factorise, substitute
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("complex_entries", [False, True])
+@pytest.mark.parametrize("out_of_line", [True, False])
+def test_compiled_code_equals_the_python_twin_bit_for_bit(dtype, complex_entries, out_of_line):
+    rng = np.random.default_rng(11 + 2 * complex_entries + out_of_line)
+    n = 12
+    pattern = random_pattern(rng, n, 3)
+    schedule = sparse_schedule(n, pattern)
+    eps = float(np.finfo(dtype).eps)
+    compiled = compiled_functions(schedule, complex_entries, eps, out_of_line)
+    twin = python_functions(schedule, complex_entries, eps)
+    parts = 2 if complex_entries else 1
+    values = rng.uniform(-1.0, 1.0, len(pattern)).astype(dtype)
+    rhs = rng.normal(size=parts * n).astype(dtype)
+    results = []
+    for factorise, substitute in (compiled, twin):
+        factors = np.zeros(parts * schedule.stored, dtype)
+        status = factorise(values, dtype(0.05), dtype(1.0), dtype(0.7), factors)
+        x = np.zeros(parts * n, dtype)
+        substitute(factors, rhs, x)
+        in_place = rhs.copy()
+        substitute(factors, in_place, in_place)  # rhs and x may be the same array
+        np.testing.assert_array_equal(in_place, x)
+        results.append((status, factors, x))
+    (status, factors, x), (twin_status, twin_factors, twin_x) = results
+    assert status == twin_status == 0
+    np.testing.assert_array_equal(factors, twin_factors)
+    np.testing.assert_array_equal(x, twin_x)
+
+
+def test_strided_arrays_and_a_lost_pivot():
+    rng = np.random.default_rng(5)
+    n = 8
+    pattern = random_pattern(rng, n, 2)
+    schedule = sparse_schedule(n, pattern)
+    factorise, substitute = compiled_functions(schedule, False, float(np.finfo(np.float64).eps), True)
+    values = rng.uniform(-1.0, 1.0, len(pattern))
+    contiguous = np.zeros(schedule.stored)
+    assert factorise(values, 0.1, 1.0, 0.0, contiguous) == 0
+    strided = np.zeros(2 * schedule.stored)[::2]  # every other element: a non-contiguous layout
+    assert factorise(values[::1], 0.1, 1.0, 0.0, strided) == 0
+    np.testing.assert_array_equal(strided, contiguous)
+    rhs = rng.normal(size=2 * n)[::2]
+    x, y = np.zeros(n), np.zeros(n)
+    substitute(contiguous, np.ascontiguousarray(rhs), x)
+    substitute(strided, rhs, y)
+    np.testing.assert_array_equal(x, y)
+    # J = 0 and a zero shift: every pivot is zero, and the status says so.
+    assert factorise(np.zeros(len(pattern)), 0.1, 0.0, 0.0, contiguous) == Status.LINEAR_SOLVER_FAILED
