@@ -47,7 +47,6 @@ import numpy as np
 from batchode.factory import CUDAFactory
 from batchode.solvers.linear.base import BlockLUBuild, BlockLUSettings, LinearSolver, LinearSolverBuild
 from batchode.solvers.linear.sparse_code import factorise_intrinsic, python_functions, substitute_intrinsic
-from batchode.status import Status
 
 #: Why a system without a known sparsity pattern is refused.
 NEEDS_SPARSITY = ("linear_solver='sparse' needs an equation system (ODESystem.from_equations) whose Jacobian "
@@ -161,7 +160,7 @@ def symbolic_factorisation(n: int, rows) -> list[list[int]]:
 
 
 def _constant(values) -> np.ndarray:
-    """``values`` as a read-only int32 array, the form device code captures as a constant."""
+    """``values`` as a read-only int32 array: a schedule is shared (cached) and never changes."""
     array = np.ascontiguousarray(values, dtype=np.int32)
     array.flags.writeable = False
     return array
