@@ -106,3 +106,23 @@ def test_sparse_block_with_a_lost_pivot_fails(random_sparse_system):
     # J = 0 and a zero shift: every pivot is zero.
     status, _ = block_solve(lu, np.zeros(len(pattern)), 1.0, 0j, np.ones(system.n_states, dtype=complex))
     assert status == Status.LINEAR_SOLVER_FAILED
+
+
+def test_fully_implicit_default_is_sparse_for_equation_systems_and_never_costs_more_than_dense():
+    from batchode import ODESystem
+    from batchode.solvers.linear import block_solver_name, dense_lu_operations, sparse_schedule
+
+    banded = linear_system(20, tuple((i, j) for i in range(20) for j in range(20) if abs(i - j) <= 1))
+    assert block_solver_name(None, banded, "radau-iia-5") == "sparse"
+    # Every entry non-zero: the sparse LU stores and eliminates exactly what the dense one does.
+    full = linear_system(6, tuple((i, j) for i in range(6) for j in range(6)))
+    schedule = sparse_schedule(6, full.jacobian_sparsity)
+    assert (schedule.stored, schedule.operations) == (36, dense_lu_operations(6))
+    assert block_solver_name(None, full, "radau-iia-5") == "sparse"
+
+    def decay(t, y, p, dydt):
+        dydt[0] = -y[0]
+
+    python_system = ODESystem.from_function(decay, ["x"])  # no sparsity pattern known
+    assert block_solver_name(None, python_system, "radau-iia-5") == "dense"
+    assert block_solver_name(" Sparse ", banded, "radau-iia-5") == "sparse"

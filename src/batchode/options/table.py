@@ -108,7 +108,7 @@ OPTIONS: tuple[Option, ...] = (
           "no more than the largest dense one chosen (CPU) or whose factors take no more memory than GMRES's "
           "basis (CUDA); otherwise dense LU up to 64 states on the CPU in float64, 32 in float32 and 8 on "
           "CUDA, else GMRES. Fully implicit methods: dense or sparse LUs of their blocks (no GMRES); None: sparse "
-          "when it takes no more multiply-adds and memory than the dense LU."),
+          "for an equation system, dense for a Python function."),
     Option("newton_tolerance", None, "float", "Diagonally and fully implicit methods: Newton stops when the "
            "error it leaves (estimated from its last update and contraction rate) is below this fraction of the "
            "error weights atol + |y| rtol (dimensionless); a diagonally implicit method divides it by how much "

@@ -74,16 +74,14 @@ def default_linear_solver(system, backend: str, precision) -> str:
 def default_block_solver(system) -> str:
     """The block LU of a fully implicit step on ``system`` when none is named.
 
-    "sparse" for an equation system whose sparse LU takes no more
-    multiply-adds and stores no more entries than the dense LU of its size
-    (the same elimination for every block, real or complex), else "dense".
+    "sparse" for an equation system (its Jacobian's pattern known): its
+    elimination never takes more multiply-adds or memory than the dense LU
+    of the same size (a full pattern gives exactly the dense LU's work), and
+    measured on the CPU it ran as fast or faster and built sooner at every
+    size (2-100 states, ``benchmarks/RESULTS.md``). "dense" for a Python
+    function system, whose pattern is unknown.
     """
-    n = system.n_states
-    if system.jacobian_sparsity is not None:
-        schedule = sparse_schedule(n, system.jacobian_sparsity)
-        if schedule.operations <= dense_lu_operations(n) and schedule.stored <= n * n:
-            return "sparse"
-    return "dense"
+    return "dense" if system.jacobian_sparsity is None else "sparse"
 
 
 def block_solver_name(name, system, method: str) -> str:
