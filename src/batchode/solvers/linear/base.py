@@ -19,7 +19,7 @@ operator ``M = I - alpha * J(t, y)`` of implicit stages::
    solver's tolerance and iteration cap; a direct solver has none and
    ignores it).
 
-Block LU contract (built as :class:`BlockLUBuild`), for the diagonal blocks
+Block LU contract (also built as :class:`LinearSolverBuild`), for the diagonal blocks
 ``M = shift I - dt J`` of a fully implicit Runge-Kutta step's transformed
 Newton matrix, whose owner evaluates the Jacobian once for all its blocks::
 
@@ -53,7 +53,7 @@ from batchode.factory import CUDAFactory
 
 @attrs.frozen
 class LinearSolverBuild:
-    """Compiled ``prepare`` and ``solve`` device functions."""
+    """Compiled ``prepare`` and ``solve`` device functions (of either contract)."""
 
     prepare: object
     solve: object
@@ -74,18 +74,6 @@ class BlockLUSettings:
     def parts(self) -> int:
         """Reals per entry: 2 for complex entries, else 1."""
         return 2 if self.complex_entries else 1
-
-
-@attrs.frozen
-class BlockLUBuild:
-    """Compiled ``prepare`` and ``solve`` of a block LU."""
-
-    prepare: object
-    solve: object
-
-    @property
-    def device_function(self):
-        return self.solve
 
 
 class LinearSolver(CUDAFactory):

@@ -23,7 +23,7 @@ A singular matrix (a zero pivot column) makes either ``prepare`` return
 from __future__ import annotations
 
 from batchode.factory import CUDAFactory
-from batchode.solvers.linear.base import BlockLUBuild, BlockLUSettings, LinearSolver, LinearSolverBuild
+from batchode.solvers.linear.base import BlockLUSettings, LinearSolver, LinearSolverBuild
 from batchode.status import Status
 
 
@@ -222,7 +222,7 @@ class DenseBlockLU(CUDAFactory):
         """Entries of the ``jacobian`` argument of ``prepare``: all of ``J``."""
         return self.settings.size ** 2
 
-    def build(self) -> BlockLUBuild:
+    def build(self) -> LinearSolverBuild:
         settings = self.settings
         n, imaginary = settings.size, settings.size ** 2
         zero = self.precision.type(0.0)
@@ -259,4 +259,4 @@ class DenseBlockLU(CUDAFactory):
             substitute(alloc_factors(shared, persistent), alloc_pivots(shared, persistent), rhs, x)
             return 0, 1
 
-        return BlockLUBuild(device(prepare), device(solve))
+        return LinearSolverBuild(device(prepare), device(solve))

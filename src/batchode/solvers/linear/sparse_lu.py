@@ -44,8 +44,7 @@ import heapq
 import attrs
 import numpy as np
 
-from batchode.factory import CUDAFactory
-from batchode.solvers.linear.base import BlockLUBuild, BlockLUSettings, LinearSolver, LinearSolverBuild
+from batchode.solvers.linear.base import BlockLUSettings, LinearSolver, LinearSolverBuild
 from batchode.solvers.linear.sparse_code import factorise_intrinsic, python_functions, substitute_intrinsic
 
 #: Why a system without a known sparsity pattern is refused.
@@ -308,7 +307,20 @@ def sparse_lu_device_functions(backend, precision, schedule: SparseSchedule, com
     return device(factorise, inline=False), device(substitute, inline=False)
 
 
-class SparseLU(LinearSolver):
+class _PatternSolver(LinearSolver):
+    """What the sparse solvers share: a system whose Jacobian pattern is known, and that pattern's schedule."""
+
+    def check_settings(self, settings) -> None:
+        if self.system_factory.system.jacobian_sparsity is None:
+            raise ValueError(NEEDS_SPARSITY)
+
+    @property
+    def schedule(self) -> SparseSchedule:
+        """The elimination schedule of this system's pattern (:func:`sparse_schedule`)."""
+        return sparse_schedule(self.n, self.system_factory.system.jacobian_sparsity)
+
+
+class SparseLU(_PatternSolver):
     """Direct solver of ``(I - alpha J) x = b`` on the Jacobian's sparsity pattern (see the module docstring).
 
     Buffers: ``factors`` (LOCAL_PERSISTENT, the entries of ``L + U``:
@@ -346,15 +358,6 @@ class SparseLU(LinearSolver):
         self.register_buffer("factors", "local_persistent", lambda: self.schedule.stored)
         self.register_buffer("jacobian_values", "local", lambda: len(self.system_factory.system.jacobian_sparsity))
 
-    def check_settings(self, settings) -> None:
-        if self.system_factory.system.jacobian_sparsity is None:
-            raise ValueError(NEEDS_SPARSITY)
-
-    @property
-    def schedule(self) -> SparseSchedule:
-        """The elimination schedule of this system's pattern (:func:`sparse_schedule`)."""
-        return sparse_schedule(self.n, self.system_factory.system.jacobian_sparsity)
-
     def build(self) -> LinearSolverBuild:
         one, zero = self.precision.type(1.0), self.precision.type(0.0)
         jacobian_values = self.system_factory.jacobian_values_function
@@ -375,7 +378,7 @@ class SparseLU(LinearSolver):
         return LinearSolverBuild(device(prepare), device(solve))
 
 
-class SparseBlockLU(CUDAFactory):
+class SparseBlockLU(_PatternSolver):
     """Sparse LU of a block ``shift I - dt J`` (the block LU contract of
     :mod:`batchode.solvers.linear.base`) on the Jacobian's sparsity pattern,
     ``J`` given as its non-zeros in the order of the system's
@@ -404,34 +407,21 @@ class SparseBlockLU(CUDAFactory):
     Settings = BlockLUSettings
 
     def __init__(self, system_factory, **kwargs):
-        self.system_factory = system_factory  # first: check_settings asks the system
-        super().__init__(precision=system_factory.precision, backend=system_factory.backend.name, **kwargs)
+        super().__init__(system_factory, **kwargs)
         self.register_buffer("factors", "local_persistent", lambda: self.settings.parts * self.schedule.stored,
                              enabled=lambda: self.settings.size > 0)
 
     def check_settings(self, settings) -> None:
-        system = self.system_factory.system
-        if system.jacobian_sparsity is None:
-            raise ValueError(NEEDS_SPARSITY)
-        if settings.size not in (0, system.n_states):
-            raise ValueError(f"a sparse block of {system.n_states} states has size {settings.size}; "
-                             f"expected 0 or {system.n_states}")
-
-    def hash_extras(self) -> tuple:
-        return (self.system_factory.config_hash,)
-
-    @property
-    def schedule(self) -> SparseSchedule:
-        """The elimination schedule of the system's pattern (:func:`sparse_schedule`)."""
-        system = self.system_factory.system
-        return sparse_schedule(system.n_states, system.jacobian_sparsity)
+        super().check_settings(settings)
+        if settings.size not in (0, self.n):
+            raise ValueError(f"a sparse block of {self.n} states has size {settings.size}; expected 0 or {self.n}")
 
     @property
     def jacobian_entries(self) -> int:
         """Entries of the ``jacobian`` argument of ``prepare``: the Jacobian's non-zeros."""
         return len(self.system_factory.system.jacobian_sparsity)
 
-    def build(self) -> BlockLUBuild:
+    def build(self) -> LinearSolverBuild:
         factorise, substitute = sparse_lu_device_functions(self.backend, self.precision, self.schedule,
                                                            self.settings.complex_entries)
         alloc_factors = self.buffer_registry.buffers["factors"].allocate()
@@ -444,4 +434,4 @@ class SparseBlockLU(CUDAFactory):
             substitute(alloc_factors(shared, persistent), rhs, x)
             return 0, 1
 
-        return BlockLUBuild(device(prepare), device(solve))
+        return LinearSolverBuild(device(prepare), device(solve))
