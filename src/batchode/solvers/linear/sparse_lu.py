@@ -184,10 +184,7 @@ class SparseSchedule:
     diagonal : numpy.ndarray
         Position of each row's pivot.
     columns : numpy.ndarray
-        Permuted column of each stored entry (for the elimination).
-    state_columns : numpy.ndarray
-        ``order[columns]``: the state each entry multiplies (for the
-        substitutions, which work in the states' own numbering).
+        Permuted column of each stored entry.
     scatter : numpy.ndarray
         Position in the factors of each Jacobian non-zero, in the order of
         the system's ``jacobian_sparsity``.
@@ -203,7 +200,6 @@ class SparseSchedule:
     row_start: np.ndarray
     diagonal: np.ndarray
     columns: np.ndarray
-    state_columns: np.ndarray
     scatter: np.ndarray
     targets: np.ndarray
     pattern_entries: int
@@ -266,7 +262,6 @@ def sparse_schedule(n: int, sparsity: tuple[tuple[int, int], ...]) -> SparseSche
         row_start=_constant(row_start),
         diagonal=_constant(diagonal),
         columns=_constant(columns),
-        state_columns=_constant([order[b] for b in columns]),
         scatter=_constant([index[position[i], position[j]] for i, j in sparsity]),
         targets=_constant(targets),
         pattern_entries=len(pattern),
