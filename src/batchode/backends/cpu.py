@@ -201,7 +201,7 @@ class CPUBackend(Backend):
 
         def compile_for(args):
             signature = (types.int64, types.int64, types.int64, numba.typeof(tuple(args)), types.int32[::1])
-            if signature not in kernel.overloads:
+            if signature not in kernel.overloads:  # every launch asks: no thread once it is compiled
                 compile_on_fresh_stack(kernel.compile, signature)
 
         def launch(n, args):
