@@ -10,7 +10,7 @@ class Backend:
 
     Subclasses provide ``name``, ``device_function`` (the decorator that
     compiles a device function), ``local_allocator`` and
-    ``make_batch_kernel``. Every allocator here takes its branch in Python,
+    ``make_batch_kernel``, and may override ``called_function``. Every allocator here takes its branch in Python,
     so the compiled function is one slice expression (ARCHITECTURE rule 5).
     """
 
@@ -19,6 +19,15 @@ class Backend:
 
     def device_function(self, func, inline=True):  # pragma: no cover - always overridden
         raise NotImplementedError
+
+    def called_function(self, func):
+        """Compile ``func`` to be called, not inlined (the CPU backend's override says why).
+
+        Here, and so on CUDA, it is ``device_function(func, inline=False)``:
+        whether a call beats NVVM's inlining on a GPU (registers, local
+        memory across the call) is unmeasured.
+        """
+        return self.device_function(func, inline=False)
 
     def slice_allocator(self, pool: str, start: int, stop: int):
         """Allocator ``(shared, persistent) -> parent[start:stop]``."""

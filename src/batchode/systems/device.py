@@ -41,6 +41,25 @@ class SystemFunctions:
         )
 
 
+#: Source lines above which a system's function is called, never inlined
+#: (:meth:`batchode.backends.base.Backend.called_function`). Measured on the
+#: CPU (rtol 1e-6, 2 cores, per run), out of line against inlined at every
+#: call, lines of dxdt in brackets. Below: Lorenz (10) tsit5 14.2 -> 18.4
+#: us, rodas5p 52.0 -> 55.7; a 20-state Brusselator (56) rodas5p 57.9 ->
+#: 63.0; Kuramoto n = 10 (55) 12.2 -> 12.4. Above: Kuramoto n = 20 (105)
+#: 27.7 -> 20.1 us; the 40-state Brusselator (106) rodas5p 119 -> 117,
+#: radau-iia-5 194 -> 190; Pleiades (191) dop853 105 -> 90, built in 3.2 s
+#: instead of 4.4; the 100-state Brusselator (256) rodas5p 313 -> 297, built
+#: in 7.4 s instead of 8.6; Kuramoto n = 100 (505) the same speed, built in
+#: 3.9 s instead of 5.9. Results are bit for bit the same.
+OUT_OF_LINE_LINES = 100
+
+
+def _source_lines(function) -> int:
+    """Distinct source lines of ``function``'s code (its own, not of what it calls)."""
+    return len({line for *_, line in function.__code__.co_lines() if line is not None})
+
+
 class SystemFactory(CUDAFactory):
     """Compiles ``dxdt(t, y, p, dydt)``, ``observables(t, y, p, out)`` and derivatives.
 
@@ -74,7 +93,15 @@ class SystemFactory(CUDAFactory):
         # n = 30 built in 24.6 s inlined, 9.2 s called (n = 3: 9.4 / 8.4 s);
         # run time unchanged (Lorenz 0.207 s both, Kuramoto n = 30 within
         # 4%), since LLVM (CPU) and NVVM (CUDA, forceinline) inline it later.
-        decorator = functools.partial(self.backend.device_function, inline=False)
+        # Functions longer than OUT_OF_LINE_LINES are not inlined at all
+        # (Backend.called_function).
+        backend = self.backend
+
+        def decorator(function):
+            if _source_lines(function) > OUT_OF_LINE_LINES:
+                return backend.called_function(function)
+            return backend.device_function(function, inline=False)
+
         precision = self.precision.type
         functions = self.system.make_device_functions(decorator, precision)
         return SystemFunctions(self.system, decorator, precision, functions)
