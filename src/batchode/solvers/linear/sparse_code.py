@@ -19,14 +19,18 @@ LLVM instructions directly (a few milliseconds): loads at constant offsets,
 fast-math flags, so no contraction: the results are those of the loops, bit
 for bit), and stores.
 
-On the CPU that code is a function of its own, ``noinline`` and
-``optnone``: numba optimises every function again inside each caller it is
-linked into (step, loop, kernel), and LLVM's optimiser on a few thousand
-straight-line instructions took seconds each time (a radau-iia-5 build on
-the 100-state Brusselator went from 9 s to 16 s). The code needs no
-optimiser (every value is already in SSA form, every index a constant); the
-builds stay as they were with loops (5.5 and 8.9 s for rodas5p at 40 and
-100 states), and the run time is within 12 % of the optimised code's. On
+On the CPU that code is a function of its own, optimised once (LLVM's O3
+on a module holding only it), then marked ``noinline`` and ``optnone``:
+numba optimises every function again inside each caller it is linked into
+(step, loop, kernel), and LLVM's optimiser on a few thousand straight-line
+instructions took seconds each time when it was emitted into its callers
+(a radau-iia-5 build on the 100-state Brusselator went from 9 s to 16 s).
+Optimised once, the 100-state build takes as long as with the unoptimised
+function (9.5-9.8 s), and radau-iia-5 runs 3 % (40 states) and 5 % (100
+states) faster (CPU time per run, one thread, best of 5, three runs each).
+``optnone`` also means the quick instruction selector at code generation;
+against code optimised inline with its callers, the unoptimised function
+had cost up to 12 % of the run time. On
 CUDA it is emitted inline, for NVVM to optimise with its caller.
 
 The elimination and the substitutions are written once
@@ -45,8 +49,11 @@ dense LU's complex entries: ``|re| + |im|`` as the pivot's size.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
+import llvmlite.binding as llvm
+import numba
 from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
@@ -288,33 +295,67 @@ def _handle(context, builder, aryty, value) -> tuple:
     return ary.data, None if aryty.layout in "CF" else builder.extract_value(ary.strides, 0)
 
 
-def _call_out_of_line(builder, name: str, handles, scalars, return_type, emit):
-    """Emit ``emit(builder, handles, scalars)`` as function ``name`` of the module, called here.
+def _call_out_of_line(context, builder, name: str, handles, scalars, return_type, emit):
+    """Call ``emit(builder, handles, scalars)`` as function ``name``, optimised once in a module of its own.
 
-    The function is ``noinline`` (one copy however many places call it),
-    ``optnone`` (not optimised again in every module it is linked into; see
-    the module docstring) and ``linkonce_odr`` (the modules that define it
-    link together: ``name`` must say everything its body depends on).
+    The optimised function is ``noinline`` (one copy however many places
+    call it) and ``optnone`` (not optimised again in every module it is
+    linked into; see the module docstring). It joins the calling function's
+    code library once per module; the libraries that define it link
+    together, so ``name`` must say everything its body depends on.
     """
     strides = [stride for _, stride in handles if stride is not None]
     arguments = [data for data, _ in handles] + strides + list(scalars)
+    function_type = ir.FunctionType(return_type, [a.type for a in arguments])
     function = builder.module.globals.get(name)
     if function is None:
-        function = ir.Function(builder.module, ir.FunctionType(return_type, [a.type for a in arguments]), name)
-        function.linkage = "linkonce_odr"
-        function.attributes.add("noinline")
-        function.attributes.add("optnone")
-        inner = ir.IRBuilder(function.append_basic_block())
-        parameters = iter(function.args)
-        data = [next(parameters) for _ in handles]
-        inner_handles = [(pointer, None if stride is None else next(parameters))
-                         for pointer, (_, stride) in zip(data, handles)]
-        result = emit(inner, inner_handles, [next(parameters) for _ in scalars])
-        if result is None:
-            inner.ret_void()
-        else:
-            inner.ret(result)
+        strided = tuple(stride is not None for _, stride in handles)
+        text = _optimised_function(name, function_type, strided, len(scalars), emit)
+        context.active_code_library.add_llvm_module(llvm.parse_assembly(text))
+        function = ir.Function(builder.module, function_type, name)
     return builder.call(function, arguments)
+
+
+@functools.cache
+def _target_machine():
+    """The target machine numba compiles for (its ``NUMBA_CPU_NAME``/``NUMBA_CPU_FEATURES``, else the host's)."""
+    target = llvm.Target.from_default_triple()
+    return target.create_target_machine(cpu=numba.config.CPU_NAME or llvm.get_host_cpu_name(),
+                                        features=numba.config.CPU_FEATURES or llvm.get_host_cpu_features().flatten(),
+                                        opt=3)
+
+
+_OPTIMISED: dict[str, str] = {}
+
+
+def _optimised_function(name: str, function_type, strided: tuple, n_scalars: int, emit) -> str:
+    """LLVM IR of a module defining function ``name``, optimised at O3 (see :func:`_call_out_of_line`)."""
+    if name in _OPTIMISED:
+        return _OPTIMISED[name]
+    machine = _target_machine()
+    module = ir.Module(name)
+    module.triple, module.data_layout = machine.triple, str(machine.target_data)
+    function = ir.Function(module, function_type, name)
+    function.attributes.add("noinline")
+    inner = ir.IRBuilder(function.append_basic_block())
+    parameters = iter(function.args)
+    data = [next(parameters) for _ in strided]
+    handles = [(pointer, next(parameters) if has_stride else None) for pointer, has_stride in zip(data, strided)]
+    result = emit(inner, handles, [next(parameters) for _ in range(n_scalars)])
+    if result is None:
+        inner.ret_void()
+    else:
+        inner.ret(result)
+    optimised = llvm.parse_assembly(str(module))
+    # External, so the optimiser keeps it though nothing here calls it, and
+    # so linking keeps it: a linkonce_odr function joins a module only once
+    # something there calls it, and the caller's own code is linked later.
+    # numba makes it linkonce_odr where the caller's library is linked on.
+    passes = llvm.create_pass_builder(machine, llvm.create_pipeline_tuning_options(speed_level=3))
+    passes.getModulePassManager().run(optimised, passes)
+    optimised.get_function(name).add_function_attribute("optnone")
+    _OPTIMISED[name] = str(optimised)
+    return _OPTIMISED[name]
 
 
 def _code_name(kind: str, schedule, complex_entries: bool, signature) -> str:
@@ -347,7 +388,7 @@ def factorise_intrinsic(schedule, complex_entries: bool, eps: float, out_of_line
             scalars = [context.cast(builder, value, kind, element)
                        for value, kind in zip(args[1:4], signature.args[1:4])]
             if out_of_line:
-                return _call_out_of_line(builder, _code_name("factorise", schedule, complex_entries, signature),
+                return _call_out_of_line(context, builder, _code_name("factorise", schedule, complex_entries, signature),
                                          handles, scalars, ir.IntType(64), emit)
             return emit(builder, handles, scalars)
 
@@ -371,7 +412,7 @@ def substitute_intrinsic(schedule, complex_entries: bool, out_of_line: bool):
         def codegen(context, builder, signature, args):
             handles = [_handle(context, builder, aryty, value) for aryty, value in zip(signature.args, args)]
             if out_of_line:
-                _call_out_of_line(builder, _code_name("substitute", schedule, complex_entries, signature), handles,
+                _call_out_of_line(context, builder, _code_name("substitute", schedule, complex_entries, signature), handles,
                                   (), ir.VoidType(), emit)
             else:
                 emit(builder, handles, ())
