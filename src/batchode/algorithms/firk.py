@@ -228,6 +228,11 @@ class FIRKStep(RungeKuttaStep):
         return self.settings.dense_output and self.predicts
 
     @property
+    def newton_cap_offset(self) -> int:
+        """Offset of ``newton_max_iterations`` in the step's run-time block (the cap on a step's iterations)."""
+        return self.runtime_offset("max_iterations")
+
+    @property
     def error_estimate(self):
         """The tableau's filtered error estimate, or None."""
         return filtered_error_estimate(self.tableau)

@@ -50,7 +50,7 @@ class GustafssonController(StepController):
         zero, one, floor = c(0.0), c(1.0), c(1e-2)
         alloc_history = self.buffer_registry.buffers["history"].allocate()
 
-        def control(dt, size, settings, shared, persistent):
+        def control(dt, size, iterations, max_iterations, settings, shared, persistent):
             history = alloc_history(shared, persistent)
             safety, inv_qmin = dtype(settings[safety_at]), dtype(settings[inv_qmin_at])
             inv_qmax = dtype(settings[inv_qmax_at])
