@@ -245,6 +245,9 @@ class IntegrationLoop(CUDAFactory):
         dt_min_at, dt_max_at = self.runtime_offset("dt_min"), self.runtime_offset("dt_max")
         max_steps_at, adaptive, interpolating = self.runtime_offset("max_steps"), self.is_adaptive, self.interpolates
         step, dtype, registry = self.child("algorithm").device_function, self.precision.type, self.buffer_registry
+        # The step's own cap on its Newton iterations, for the controller (control contract item 3).
+        newton_cap_at = self.child("algorithm").newton_cap_offset
+        has_newton_cap, newton_cap_at = newton_cap_at is not None, newton_cap_at or 0
         alloc_state, alloc_proposal = self._allocator("state"), self._allocator("proposal")
         alloc_error, alloc_parameters = self._allocator("error"), self._allocator("parameters")
         alloc_observables, alloc_event_start = self._allocator("observables"), self._allocator("event_start")
@@ -263,6 +266,7 @@ class IntegrationLoop(CUDAFactory):
             algorithm_settings, controller_settings = algorithm_block(settings), controller_block(settings)
             algorithm_shared, algorithm_persistent = algorithm_view(shared, persistent)
             controller_shared, controller_persistent = controller_view(shared, persistent)
+            max_iterations = int(algorithm_settings[newton_cap_at]) if has_newton_cap else 0
             outputs = (save_times, per_window, state_out, observables_out, summary_out)
             direction, dt, k, window, in_window = start(
                 t0, t_end, dt0, y0, params, state, p, error, proposal, observed, event_start, event_counts,
@@ -281,11 +285,12 @@ class IntegrationLoop(CUDAFactory):
                 if t + signed == t:  # the step is below the resolution of t
                     status |= _DT_BELOW_MIN
                     break
+                newton_before = counters[_NEWTON_AT]
                 step_status = step(t, dtype(signed), state, p, proposal, error, fsal_valid, accepted, counters,
                                    algorithm_settings, algorithm_shared, algorithm_persistent)
                 accept, dt_next, error_is_finite, last_failure = decide(
-                    step_status, h, dt, state, proposal, error, last_failure, controller_settings, controller_shared,
-                    controller_persistent)
+                    step_status, h, dt, state, proposal, error, last_failure, counters[_NEWTON_AT] - newton_before,
+                    max_iterations, controller_settings, controller_shared, controller_persistent)
                 if step_status & _LINEAR_FAILED:
                     linear_failures += 1
                     linear_failures_in_a_row += 1
@@ -519,14 +524,16 @@ class IntegrationLoop(CUDAFactory):
         """Device function through which the controller decides on a step that was tried.
 
         ``decide(step_status, h, dt, state, proposal, error, last_failure,
-        controller_settings, controller_shared, controller_persistent) ->
-        (accept, dt_next, error_is_finite, last_failure)`` for the step of
-        size ``h`` from ``state`` to ``proposal`` with error estimate
-        ``error``: whether to accept it, the next step size, and whether the
-        error estimate was finite. A step whose own status is not 0 is
-        rejected with a quarter of its size, and its status becomes
-        ``last_failure`` (reported if the run ends below ``dt_min``); fixed
-        steps are always accepted and keep ``dt``.
+        iterations, max_iterations, controller_settings, controller_shared,
+        controller_persistent) -> (accept, dt_next, error_is_finite,
+        last_failure)`` for the step of size ``h`` from ``state`` to
+        ``proposal`` with error estimate ``error``, which took ``iterations``
+        Newton iterations of at most ``max_iterations`` (both handed to the
+        controller, :mod:`batchode.control.base`): whether to accept it, the
+        next step size, and whether the error estimate was finite. A step
+        whose own status is not 0 is rejected with a quarter of its size, and
+        its status becomes ``last_failure`` (reported if the run ends below
+        ``dt_min``); fixed steps are always accepted and keep ``dt``.
 
         It takes the controller's blocks, made once by the loop, rather than
         the loop's ``settings``, ``shared`` and ``persistent``: on the CPU a
@@ -539,8 +546,8 @@ class IntegrationLoop(CUDAFactory):
         adaptive, dtype = self.is_adaptive, self.precision.type
         failed_shrink, failed_step_shrink = dtype(0.1), dtype(0.25)
 
-        def decide(step_status, h, dt, state, proposal, error, last_failure, controller_settings, controller_shared,
-                   controller_persistent):
+        def decide(step_status, h, dt, state, proposal, error, last_failure, iterations, max_iterations,
+                   controller_settings, controller_shared, controller_persistent):
             error_is_finite = True
             if step_status != _OK:
                 accept, dt_next = False, h * failed_step_shrink
@@ -549,7 +556,8 @@ class IntegrationLoop(CUDAFactory):
                 size = norm(error, state, proposal, controller_settings)
                 error_is_finite = math.isfinite(size)
                 if error_is_finite:
-                    accept, dt_next = control(h, size, controller_settings, controller_shared, controller_persistent)
+                    accept, dt_next = control(h, size, iterations, max_iterations, controller_settings,
+                                              controller_shared, controller_persistent)
                 else:  # no error estimate to steer by: shrink hard and retry
                     accept, dt_next = False, h * failed_shrink
             else:

@@ -92,6 +92,16 @@ class RungeKuttaStep(CUDAFactory):
         """True when the step's build is also the loop's interpolant (:mod:`batchode.algorithms.interpolation`)."""
         return False
 
+    @property
+    def newton_cap_offset(self) -> int | None:
+        """Offset in the step's run-time block of its cap on the Newton iterations of a step, or None.
+
+        The loop hands that cap to the step controller (contract item 3 of
+        :mod:`batchode.control.base`); None for a step without a capped
+        Newton iteration of its own.
+        """
+        return None
+
     def generated_source(self) -> str:
         """The step's generated Python source (for inspection)."""
         return "\n".join(self._source().lines) + "\n"

@@ -86,14 +86,20 @@ layout. Tableaus whose ``A`` is singular or not diagonalisable are refused.
    as ``gamma0`` is a real eigenvalue of ``A`` (checked by the estimate),
    ``gamma = 1 / gamma0`` is one of ``A^-1`` and the filter reuses that
    block's LU, as RADAU5 does. The filter keeps the estimate of stiff
-   components bounded. A tableau with embedded weights ``b_hat`` gets
-   ``error = sum_i w_i z_i`` with ``w = (b - b_hat)^T A^-1``. RADAU5's
-   refinement of the estimate on the first step and after a rejection (a
-   second filtered solve with ``f(t, y + error)``) is not done.
+   components bounded. On the first step and after a rejection
+   (``fsal_valid`` false), an estimate whose norm (the controllers',
+   :func:`~batchode.control.base.weighted_rms_norm`, with the step's
+   tolerances) exceeds 1 is refined once, as RADAU5's ESTRAD does::
+
+       error = (gamma I - dt J)^-1 (dt f(t, y + error) + sum_i e_i z_i).
+
+   A tableau with embedded weights ``b_hat`` gets
+   ``error = sum_i w_i z_i`` with ``w = (b - b_hat)^T A^-1``.
 
 Work counters (:class:`batchode.counters.Counter`): every iteration adds
 one Newton iteration and one linear solve (one direct solve of the stage
-system, block by block); the error filter adds one solve.
+system, block by block); the error filter adds one solve, and its
+refinement one more.
 """
 
 from __future__ import annotations
@@ -108,7 +114,7 @@ from batchode.algorithms.interpolation import InterpolantBuild, InterpolatingSte
 from batchode.algorithms.source import LINEAR_COUNTER, NEWTON_COUNTER, StepSource
 from batchode.algorithms.tableaus import filtered_error_estimate
 from batchode.algorithms.tableaus.transformation import stage_transformation
-from batchode.control.base import tolerance_tuple, tolerance_values
+from batchode.control.base import tolerance_tuple, tolerance_values, weighted_rms_norm
 from batchode.factory import runtime_setting
 from batchode.solvers.linear import BLOCK_SOLVERS
 from batchode.solvers.newton import convergence_tolerance
@@ -226,6 +232,11 @@ class FIRKStep(RungeKuttaStep):
     def interpolates(self) -> bool:
         """True when the step serves its collocation polynomial as the loop's interpolant."""
         return self.settings.dense_output and self.predicts
+
+    @property
+    def newton_cap_offset(self) -> int:
+        """Offset of ``newton_max_iterations`` in the step's run-time block (the cap on a step's iterations)."""
+        return self.runtime_offset("max_iterations")
 
     @property
     def error_estimate(self):
@@ -429,13 +440,25 @@ class FIRKStep(RungeKuttaStep):
             return
         errors = code.weights("e", np.array(estimate.e) @ transform)
         block = self._filter_block()
+        combination = code.combination(errors, transformed)
+        solve = (f"    {block.name}_solve(error, error, p, filter_shared, filter_persistent)",
+                 f"    {LINEAR_COUNTER} += 1")
         code.add(
             "    dxdt(t, y, p, state)",
             f"    for j in range({n}):",
-            f"        error[j] = dt * state[j] + {code.combination(errors, transformed)}",
+            f"        error[j] = dt * state[j] + {combination}",
             f"    filter_shared, filter_persistent = {block.name}_view(shared, persistent)",
-            f"    {block.name}_solve(error, error, p, filter_shared, filter_persistent)",
-            f"    {LINEAR_COUNTER} += 1",
+            *solve,
+            # RADAU5's refinement (HW II, IV.8, after (8.20); ESTRAD): on the
+            # first step and after a rejection a stiff transient can make the
+            # first estimate fail a good step; f at y + error filters it once more.
+            "    if not fsal_valid and norm(error, y, y_new, settings) > one:",
+            f"        for j in range({n}):",
+            "            state[j] = y[j] + error[j]",
+            "        dxdt(t, state, p, f_0)",
+            f"        for j in range({n}):",
+            f"            error[j] = dt * f_0[j] + {combination}",
+            *("    " + line for line in solve),
         )
 
     def runtime_values(self) -> dict:
@@ -467,6 +490,7 @@ class FIRKStep(RungeKuttaStep):
             "memory": dtype(RATE_MEMORY_EXPONENT),
             "divergence": dtype(DIVERGENCE_RATE),
             "newton_failed": int(Status.NEWTON_FAILED),
+            "norm": weighted_rms_norm(self.backend, self.precision, n, at("rtol"), at("atol")),
         }
         for block in self.blocks:
             lu = self.child(block.name).built

@@ -4,7 +4,7 @@ Controller contract (built as :class:`ControllerBuild`)::
 
     initialise(settings, shared, persistent)             # reset history at t0
     size = norm(error, y_old, y_new, settings)           # weighted RMS of the error
-    accept, dt_next = control(dt, size, settings, shared, persistent)
+    accept, dt_next = control(dt, size, iterations, max_iterations, settings, shared, persistent)
 
 ``settings`` is the controller's block of the run-time values
 (:meth:`StepController.runtime_values`): the tolerances and every constant
@@ -17,6 +17,14 @@ of the control law, so that changing them never recompiles.
    controller's history (kept in its own LOCAL_PERSISTENT buffer), and
    returns whether to accept and the next step to try. It never clamps to
    ``dt_min``/``dt_max``: the loop owns those limits.
+3. ``iterations`` is the number of Newton iterations the step took (the
+   step's own addition to ``Counter.NEWTON_ITERATIONS``) and
+   ``max_iterations`` the step's cap on them (its ``newton_max_iterations``,
+   read from the step's run-time block by the loop); both are 0 for a step
+   without a capped Newton iteration of its own (explicit and Rosenbrock
+   steps, and DIRK, whose count sums several Newton solves that the cap
+   bounds one by one). A controller may let them temper its proposal
+   (:func:`batchode.control.gustafsson.newton_safety`) or ignore them.
 """
 
 from __future__ import annotations

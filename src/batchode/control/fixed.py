@@ -11,7 +11,7 @@ class FixedStepController(StepController):
     is_adaptive = False
 
     def build_control(self):
-        def control(dt, size, settings, shared, persistent):
+        def control(dt, size, iterations, max_iterations, settings, shared, persistent):
             return True, dt
 
         def initialise(settings, shared, persistent):

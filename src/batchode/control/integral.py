@@ -46,7 +46,7 @@ class IntegralController(StepController):
         safety_at, inv_qmin_at, inv_qmax_at = at("safety"), at("inv_qmin"), at("inv_qmax")
         steady_low_at, steady_high_at = at("steady_low"), at("steady_high")
 
-        def control(dt, size, settings, shared, persistent):
+        def control(dt, size, iterations, max_iterations, settings, shared, persistent):
             safety, inv_qmin = dtype(settings[safety_at]), dtype(settings[inv_qmin_at])
             inv_qmax = dtype(settings[inv_qmax_at])
             steady_low, steady_high = dtype(settings[steady_low_at]), dtype(settings[steady_high_at])

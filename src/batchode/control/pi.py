@@ -45,7 +45,7 @@ class PIController(StepController):
         zero, one = c(0.0), c(1.0)
         alloc_history = self.buffer_registry.buffers["history"].allocate()
 
-        def control(dt, size, settings, shared, persistent):
+        def control(dt, size, iterations, max_iterations, settings, shared, persistent):
             history = alloc_history(shared, persistent)
             beta1, beta2 = dtype(settings[beta1_at]), dtype(settings[beta2_at])
             safety, inv_qmin = dtype(settings[safety_at]), dtype(settings[inv_qmin_at])

@@ -49,7 +49,7 @@ class PIDController(StepController):
         one, tiny = c(1.0), c(1e-30)
         alloc_history = self.buffer_registry.buffers["history"].allocate()
 
-        def control(dt, size, settings, shared, persistent):
+        def control(dt, size, iterations, max_iterations, settings, shared, persistent):
             history = alloc_history(shared, persistent)
             beta1, beta2, beta3 = dtype(settings[beta1_at]), dtype(settings[beta2_at]), dtype(settings[beta3_at])
             qmin, qmax, safety = dtype(settings[qmin_at]), dtype(settings[qmax_at]), dtype(settings[safety_at])

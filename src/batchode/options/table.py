@@ -93,7 +93,7 @@ OPTIONS: tuple[Option, ...] = (
     _controller("qmin", "float", "Smallest ratio of a new step to the last one.", _POSITIVE),
     _controller("qmax", "float", "Largest ratio of a new step to the last one.", _POSITIVE),
     _controller("qsteady_min", "float", "An accepted step whose proposed ratio lies in "
-                "[qsteady_min, qsteady_max] keeps its size (controllers i and pi).", _POSITIVE),
+                "[qsteady_min, qsteady_max] keeps its size (controllers i, pi and gustafsson).", _POSITIVE),
     _controller("qsteady_max", "float", "See qsteady_min.", _POSITIVE),
     _controller("beta1", "float", "Exponent of the latest error (controllers pi and pid).",
                 values.real(signed=True)),
