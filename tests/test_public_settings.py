@@ -29,6 +29,7 @@ VALUES = dict(rtol=1e-5, atol=1e-9, dt_min=1e-10, dt_max=0.5, max_steps=777, saf
 
 #: Other settings a setting needs to apply (a PID controller for beta3, a Krylov solver for the Krylov keys).
 NEEDS = dict(beta3=dict(step_controller="pid"), neumann_terms=dict(preconditioner="neumann"))
+PI_ONLY = ("beta1", "beta2", "qoldinit")
 KRYLOV = ("krylov_tolerance", "krylov_restart", "krylov_max_iterations", "preconditioner", "neumann_terms")
 
 LOOP, CONTROLLER = ((), "{key}"), (("controller",), "{key}")
@@ -59,6 +60,8 @@ def system():
 def make(system, family, key, **settings):
     """A solver of the family's method with ``settings`` and what ``key`` needs to apply."""
     needs = dict(NEEDS.get(key, {}))
+    if key in PI_ONLY and family == "firk":  # radau-iia-5's default controller is Gustafsson's
+        needs["step_controller"] = "pi"
     if key in KRYLOV and family in ("dirk", "rosenbrock"):
         needs["linear_solver"] = "gmres"
     return Solver(system, METHODS[family], backend="cpu", **needs, **settings)

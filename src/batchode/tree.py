@@ -73,7 +73,11 @@ def make_plan(system, settings: dict) -> Plan:
     tableau = get_tableau(settings["method"])
     controller = settings["step_controller"]
     if controller is None:
-        controller = "pi" if estimates_error(tableau) else "fixed"
+        filtered = filtered_error_estimate(tableau)
+        if filtered is not None:
+            controller = filtered.controller
+        else:
+            controller = "pi" if estimates_error(tableau) else "fixed"
     controller = str(controller).strip().lower()
     if not controller_class(controller).is_adaptive and settings["dt"] is None:
         raise ValueError("step_controller='fixed' needs a step: pass dt=...")
@@ -144,10 +148,12 @@ def _loop(system, plan: Plan, settings: dict) -> IntegrationLoop:
     options = dict(precision=settings["precision"], backend=plan.backend)
     system_factory = SystemFactory(system, **options)
     tolerances = {name: settings[name] for name in TOLERANCES}
+    filtered = filtered_error_estimate(plan.tableau)
+    if filtered is not None:  # a RADAU5-type estimate has tolerances of its own
+        tolerances = dict(zip(TOLERANCES, filtered.estimate_tolerances(tolerances["rtol"], tolerances["atol"])))
     events = EventFunctions(system_factory, settings["events"]) if settings["events"] else None
     step = make_step(plan.tableau, system_factory, compute_error=plan.adaptive, linear_solver=plan.linear_solver,
                      tolerances=tolerances, dense_output=not settings["step_to_saves"] or events is not None)
-    filtered = filtered_error_estimate(plan.tableau)
     controller = make_controller(plan.controller, plan.tableau.name, plan.tableau.order,
                                  estimate_order=None if filtered is None else filtered.order,
                                  n_states=system.n_states, **tolerances, **options)

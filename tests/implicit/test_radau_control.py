@@ -11,7 +11,9 @@ forms in terms of each other.
 import numpy as np
 import pytest
 
-from batchode.algorithms import make_step
+import batchode
+from batchode.algorithms import get_tableau, make_step
+from batchode.algorithms.tableaus import filtered_error_estimate
 from batchode.backends import resolve_backend
 from batchode.control.gustafsson import newton_safety
 from batchode.counters import N_COUNTERS, Counter
@@ -75,3 +77,28 @@ def test_estimate_is_refined_only_when_too_large_on_a_first_or_retried_step(rada
     refined, refined_solves = radau(dt, fsal_valid=False, atol=1e-12)
     assert refined == pytest.approx(first * gamma / (gamma + dt), rel=1e-10)
     assert refined_solves == solves + 1
+
+
+def test_radau5_tolerances_for_the_estimate():
+    estimate = filtered_error_estimate(get_tableau("radau-iia-5"))
+    # RADAU5's map 0.1 rtol^(2/3) where it tightens (above rtol = 1e-3), the tolerance as given below.
+    rtol, atol = estimate.estimate_tolerances((1e-2, 1e-3, 1e-6, 0.0), (1e-4, 1e-3, 1e-9, 1e-2))
+    tightened = 0.1 * 1e-2 ** (2 / 3)  # 4.6e-3
+    np.testing.assert_allclose(rtol, [tightened, 1e-3, 1e-6, 0.0], rtol=1e-12)
+    # atol keeps its ratio to rtol; with rtol 0, atol itself goes through the map.
+    np.testing.assert_allclose(atol, [tightened * 1e-2, 1e-3, 1e-9, tightened], rtol=1e-12)
+    assert estimate.controller == "gustafsson"
+
+
+def test_radau_solver_weighs_its_estimate_against_radau5_tolerances():
+    solver = batchode.Solver(exponential_decay(), method="radau-iia-5", rtol=1e-2, atol=1e-4, backend="cpu")
+    tightened = 0.1 * 1e-2 ** (2 / 3)
+    loop = solver.loop
+    for factory in (loop.child("controller"), loop.child("algorithm")):  # the norm's owner and Newton's
+        values = factory.runtime_values()
+        np.testing.assert_allclose(values["rtol"], tightened, rtol=1e-12)
+        np.testing.assert_allclose(values["atol"], tightened * 1e-2, rtol=1e-12)
+    assert type(loop.child("controller")).__name__ == "GustafssonController"
+    # A run-time change of the tolerances goes through the same map.
+    solver.update(rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(solver.loop.child("controller").runtime_values()["rtol"], 1e-9, rtol=1e-12)

@@ -73,9 +73,12 @@ _POSITIVE, _COUNT = values.real(), values.count()
 OPTIONS: tuple[Option, ...] = (
     _tree("step_controller", None, '{"fixed", "i", "pi", "pid", "gustafsson"} or None',
           "The step-size controller. None: PI (with DifferentialEquations.jl's constants for the method) for "
-          "a method with an error estimate, else fixed steps."),
+          "a method with an error estimate, else fixed steps; for radau-iia-5 Gustafsson's predictive "
+          "controller, as in RADAU5 and DifferentialEquations.jl."),
     Option("rtol", 1e-6, "float or sequence of float", "Relative tolerance (dimensionless), one for all "
-           "states or one per state. Raised with a warning to 5 machine epsilons of the precision if below.",
+           "states or one per state. Raised with a warning to 5 machine epsilons of the precision if below. "
+           "radau-iia-5 weighs its order-3 error estimate against min(rtol, 0.1 rtol^(2/3)), and atol scaled "
+           "alike: RADAU5's tolerances where they are tighter (rtol above 1e-3).",
            "controller", "rtol"),
     Option("atol", 1e-6, "float or sequence of float", "Absolute tolerance, in the units of each state; one "
            "for all states or one per state.", "controller", "atol"),
