@@ -11,6 +11,7 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from batchode.backends.base import Backend
+from batchode.backends.link_only import link_only_function
 from batchode.cache import install_disk_cache
 
 # error_model="numpy": a division by zero yields inf/nan instead of raising,
@@ -167,7 +168,7 @@ class CPUBackend(Backend):
     name = "cpu"
 
     def device_function(self, func, inline=True):
-        """Compile ``func`` as a device function (numba ``njit``).
+        """Compile ``func`` as a device function (numba ``njit``, linked into callers only: :mod:`.link_only`).
 
         ``inline=True`` inlines it into its callers at numba-IR level, so the
         stack arrays of LOCAL buffers never escape a call and LLVM can keep
@@ -175,7 +176,8 @@ class CPUBackend(Backend):
         hand-written loop without it, 1.17x with it). ``inline=False`` is for
         large functions (a step), where repeated inlining costs compile time.
         """
-        return numba.njit(inline="always" if inline else "never", forceinline=not inline, **JIT_OPTIONS)(func)
+        return link_only_function(func, dict(inline="always" if inline else "never", forceinline=not inline,
+                                             **JIT_OPTIONS))
 
     def called_function(self, func):
         """Compile ``func`` to be called and never inlined: one copy of its code per module.
@@ -191,12 +193,12 @@ class CPUBackend(Backend):
         what callers see is a force-inlined wrapper calling it with
         ``noinline`` on the call.
         """
-        call = _never_inlined_call(numba.njit(inline="never", **JIT_OPTIONS)(func))
+        call = _never_inlined_call(link_only_function(func, dict(inline="never", **JIT_OPTIONS)))
 
         def calling(*arguments):
             return call(arguments)
 
-        return numba.njit(inline="never", forceinline=True, **JIT_OPTIONS)(calling)
+        return self.device_function(calling, inline=False)
 
     def local_allocator(self, size: int, dtype):
         """Allocator declaring one stack array in the calling function.

@@ -1,0 +1,71 @@
+"""CPU device functions are compiled for linking only: no machine code of their own, still callable from Python."""
+
+import numba
+import numpy as np
+import pytest
+from numba.core.codegen import JITCodeLibrary
+
+from batchode.backends.cpu import JIT_OPTIONS, CPUBackend
+from batchode.backends.link_only import LinkOnlyLibrary
+
+
+def _axpy(x, out):
+    for i in range(x.shape[0]):
+        out[i] += 2.0 * x[i]
+
+
+@pytest.fixture
+def machine_code_libraries(monkeypatch):
+    """Names of the code libraries turned into machine code while the test runs."""
+    names = []
+    original = JITCodeLibrary._finalize_specific
+
+    def counting(library):
+        names.append(library.name)
+        return original(library)
+
+    monkeypatch.setattr(JITCodeLibrary, "_finalize_specific", counting)
+    return names
+
+
+@pytest.mark.parametrize("inline", [False, True])
+def test_only_the_kernel_becomes_machine_code(machine_code_libraries, inline):
+    device = CPUBackend().device_function(_axpy, inline=inline)
+
+    @numba.njit(**JIT_OPTIONS)
+    def kernel_twice(x, out):
+        device(x, out)
+        device(out, x)
+
+    x, out = np.arange(3.0), np.ones(3)
+    kernel_twice(x, out)
+    np.testing.assert_array_equal(out, [1.0, 3.0, 5.0])
+    np.testing.assert_array_equal(x, [2.0, 7.0, 12.0])
+    assert [name for name in machine_code_libraries if "_axpy" in name] == []
+    assert any("kernel_twice" in name for name in machine_code_libraries)
+    if inline:  # inlined at numba-IR level before typing: never compiled on its own
+        assert not device.overloads
+    else:
+        (compiled,) = device.overloads.values()
+        assert isinstance(compiled.library, LinkOnlyLibrary)
+
+
+def test_a_link_only_function_still_runs_from_python():
+    device = CPUBackend().device_function(_axpy, inline=False)
+    x, out = np.arange(3.0), np.ones(3)
+    device(x, out)  # compiles the Python stand-in's twin
+    device(x, out)  # and reuses it
+    np.testing.assert_array_equal(out, [1.0, 5.0, 9.0])
+
+
+def test_called_functions_are_link_only_too(machine_code_libraries):
+    called = CPUBackend().called_function(_axpy)
+
+    @numba.njit(**JIT_OPTIONS)
+    def kernel_once(x, out):
+        called(x, out)
+
+    x, out = np.arange(3.0), np.zeros(3)
+    kernel_once(x, out)
+    np.testing.assert_array_equal(out, [0.0, 2.0, 4.0])
+    assert not [name for name in machine_code_libraries if "_axpy" in name or "calling" in name]
