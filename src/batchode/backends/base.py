@@ -10,8 +10,9 @@ class Backend:
 
     Subclasses provide ``name``, ``device_function`` (the decorator that
     compiles a device function), ``local_allocator`` and
-    ``make_batch_kernel``, and may override ``called_function``. Every allocator here takes its branch in Python,
-    so the compiled function is one slice expression (ARCHITECTURE rule 5).
+    ``make_batch_kernel``, and may override ``called_function``. Every
+    allocator here takes its branch in Python, so the compiled function is
+    one slice expression (ARCHITECTURE rule 5).
     """
 
     name = "base"

@@ -183,15 +183,13 @@ class CPUBackend(Backend):
         """Compile ``func`` to be called and never inlined: one copy of its code per module.
 
         numba links a function's optimised IR into every caller and LLVM
-        optimises it again there, then each level (step, loop, kernel) is
-        turned into machine code, though only the kernel runs. A large
-        right-hand side force-inlined at each of a step's stages was thus
-        optimised and compiled about 30 times per kernel (a 100-state
-        mean-field Kuramoto system with tsit5: 9 copies in the kernel, 7 in
-        the step). Kept out of line, that build took 4.2 s instead of 6.2 s
-        (run time unchanged). ``func`` is compiled as its own function;
-        what callers see is a force-inlined wrapper calling it with
-        ``noinline`` on the call.
+        optimises it again there. A large right-hand side force-inlined at
+        each of a step's stages was thus optimised again in every copy at
+        every level (a 100-state mean-field Kuramoto system with tsit5: 9
+        copies in the kernel, 7 in the step). Kept out of line, that build
+        took 4.2 s instead of 6.2 s (run time unchanged). ``func`` is
+        compiled as its own function; what callers see is a force-inlined
+        wrapper calling it with ``noinline`` on the call.
         """
         call = _never_inlined_call(link_only_function(func, dict(inline="never", **JIT_OPTIONS)))
 

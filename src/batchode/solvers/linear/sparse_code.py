@@ -388,8 +388,8 @@ def factorise_intrinsic(schedule, complex_entries: bool, eps: float, out_of_line
             scalars = [context.cast(builder, value, kind, element)
                        for value, kind in zip(args[1:4], signature.args[1:4])]
             if out_of_line:
-                return _call_out_of_line(context, builder, _code_name("factorise", schedule, complex_entries, signature),
-                                         handles, scalars, ir.IntType(64), emit)
+                name = _code_name("factorise", schedule, complex_entries, signature)
+                return _call_out_of_line(context, builder, name, handles, scalars, ir.IntType(64), emit)
             return emit(builder, handles, scalars)
 
         return signature, codegen
@@ -412,8 +412,8 @@ def substitute_intrinsic(schedule, complex_entries: bool, out_of_line: bool):
         def codegen(context, builder, signature, args):
             handles = [_handle(context, builder, aryty, value) for aryty, value in zip(signature.args, args)]
             if out_of_line:
-                _call_out_of_line(context, builder, _code_name("substitute", schedule, complex_entries, signature), handles,
-                                  (), ir.VoidType(), emit)
+                name = _code_name("substitute", schedule, complex_entries, signature)
+                _call_out_of_line(context, builder, name, handles, (), ir.VoidType(), emit)
             else:
                 emit(builder, handles, ())
             return context.get_dummy_value()
