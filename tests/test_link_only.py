@@ -28,6 +28,34 @@ def machine_code_libraries(monkeypatch):
     return names
 
 
+@pytest.fixture
+def module_optimised_libraries(monkeypatch):
+    """Names of the code libraries whose linked module numba's module passes optimise while the test runs."""
+    names = []
+    original = JITCodeLibrary._optimize_final_module
+
+    def counting(library):
+        names.append(library.name)
+        return original(library)
+
+    monkeypatch.setattr(JITCodeLibrary, "_optimize_final_module", counting)
+    return names
+
+
+def test_only_the_kernel_runs_module_passes(module_optimised_libraries):
+    device = CPUBackend().device_function(_axpy, inline=False)
+
+    @numba.njit(**JIT_OPTIONS)
+    def kernel_with_passes(x, out):
+        device(x, out)
+
+    x, out = np.arange(3.0), np.zeros(3)
+    kernel_with_passes(x, out)
+    np.testing.assert_array_equal(out, [0.0, 2.0, 4.0])
+    assert [name for name in module_optimised_libraries if "_axpy" in name] == []
+    assert any("kernel_with_passes" in name for name in module_optimised_libraries)
+
+
 @pytest.mark.parametrize("inline", [False, True])
 def test_only_the_kernel_becomes_machine_code(machine_code_libraries, inline):
     device = CPUBackend().device_function(_axpy, inline=inline)
