@@ -107,3 +107,13 @@ def test_default_linear_solver_by_backend_precision_system_and_size(backend, pre
 
     solver = make_linear_solver(None, SystemFactory(system_of(kind, n), backend=backend, precision=precision))
     assert type(solver).__name__ == expected
+
+
+def test_newton_is_compiled_once_for_fresh_and_reused_operators():
+    # Both stages share the diagonal GAMMA: the first prepares the operator,
+    # the second reuses it. Passed as literals, the flags made numba compile
+    # Newton once for each (0.46 s of a 100-state kvaerno5 build).
+    ode = solver("dense", cache=False)
+    ode.solve((0.0, 0.1))
+    newton = ode.kernel.child("body").child("loop").child("algorithm").child("newton").built
+    assert len(newton.overloads) == 1

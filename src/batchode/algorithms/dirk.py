@@ -145,6 +145,10 @@ class DIRKStep(RungeKuttaStep):
             "    base = alloc_stage_base(shared, persistent)",
             "    newton_shared, newton_persistent = newton_view(shared, persistent)",
             "    newton_settings = newton_block(settings)",
+            # Newton's prepare flag as a value, not a literal: numba compiles
+            # a function once per literal argument, and two copies of Newton
+            # cost 0.46 s of a kvaerno5 build at 100 states.
+            "    fresh_operator, reused_operator = bool(1), bool(0)",
             *[f"    k_{r} = k[{r * n}:{(r + 1) * n}]" for r in range(s)],
         )
         if history is not None:
@@ -169,7 +173,8 @@ class DIRKStep(RungeKuttaStep):
             name = code.constant(f"d_{r}", diagonal)
             code.add(
                 f"    status, iterations, linear_iterations = newton({stage_time}, base, dt * {name}, p, k_{r}, "
-                f"{prepare}, newton_settings, newton_shared, newton_persistent)",
+                f"{'fresh_operator' if prepare else 'reused_operator'}, newton_settings, newton_shared, "
+                "newton_persistent)",
                 f"    {NEWTON_COUNTER} += iterations",
                 f"    {LINEAR_COUNTER} += linear_iterations",
                 "    if status != 0:",
