@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from generated_code import loaded_names
+
 from batchode.systems import ODESystem
 
 LITERAL_HEAVY = """
@@ -25,8 +27,12 @@ def test_literals_are_precision_cast_names():
     for function in functions:
         constants = [n for n in ast.walk(function) if isinstance(n, ast.Constant)]
         assert constants and all(type(n.value) is int for n in constants)
-        subscripts = [n.slice for n in ast.walk(function) if isinstance(n, ast.Subscript)]
-        assert all(any(c is s for s in subscripts) for c in constants)  # indices only
+        # Indices only: an entry's, or a run's start and length in _load and _store.
+        indices = [n.slice for n in ast.walk(function) if isinstance(n, ast.Subscript)]
+        indices += [argument for n in ast.walk(function)
+                    if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("_load", "_store")
+                    for argument in n.args[1:]]
+        assert all(any(c is index for index in indices) for c in constants)
     for statement in module.body:
         if isinstance(statement, ast.Assign):
             value = statement.value
@@ -66,7 +72,7 @@ def test_powers_states_and_parameters():
     # The compound base is computed once, then multiplied.
     assert "= x + y\n" in body and "(x + y)" not in body
     assert body.count("**") == 1 and "x**_c" in body  # beyond 16: pow
-    assert body.count("k = _p[0]") == 1 and body.count("x = _y[0]") == 1
+    assert loaded_names(body) == {"x": [("_y", 0)], "y": [("_y", 1)], "k": [("_p", 0)]}
     assert "def observables(t, _y, _p, _out):\n    return\n" in source
 
     dxdt = system.make_device_functions(numba.njit, np.float64).dxdt

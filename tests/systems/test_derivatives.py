@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import sympy
 
+from generated_code import stored_values
+
 from batchode.systems import ODESystem, examples
 from batchode.systems.device import SystemFactory
 
@@ -149,15 +151,13 @@ def test_autonomous_time_derivative_is_zero_and_jvp_skips_zero_entries():
     source = system.derivative_source
     jvp = source[source.index("def jvp") : source.index("def jacobian")]
     # dy3 = k2*y2**2 depends on y2 only: its row reads _v1 and nothing else.
-    (last_row,) = [line for line in jvp.splitlines() if "_out[2]" in line]
+    last_row = stored_values(jvp)[2]
     assert "_v0" not in last_row and "_v2" not in last_row
     # Zeros are written once each, as the literal zero, with no arithmetic.
-    jacobian = source[source.index("def jacobian") : source.index("def time_derivative")]
+    jacobian = stored_values(source[source.index("def jacobian") : source.index("def time_derivative")])
     zero = next(line.split(" = ")[0] for line in source.splitlines() if "_precision(0.0)" in line)
-    assert jacobian.count(f" = {zero}\n") == 2  # entries (3, 1) and (3, 3)
-    assert [line.split(" = ")[0] for line in jacobian.splitlines() if "_out[" in line] == [
-        f"    _out[{k}]" for k in range(9)
-    ]
+    assert [k for k, value in jacobian.items() if value == zero] == [6, 8]  # entries (3, 1) and (3, 3)
+    assert sorted(jacobian) == list(range(9))
 
 
 @pytest.mark.parametrize("name", SYSTEMS)
@@ -182,8 +182,9 @@ def test_float32_derivatives_stay_float32(name):
     assert float_types(single.jacobian_values) == {numba.types.float32}
 
     # Every number is a precision-cast module constant: function bodies hold
-    # integers only, as subscripts and as the bound of the loop clearing an
-    # output that is mostly zeros.
+    # integers only, as subscripts, as the bound of the loop clearing an
+    # output that is mostly zeros, and as the start and length of a run of
+    # entries loaded or stored.
     module = ast.parse(system.derivative_source)
     functions = [node for node in module.body if isinstance(node, ast.FunctionDef)]
     assert [f.name for f in functions] == ["jvp", "jacobian", "time_derivative", "jacobian_diagonal",
@@ -192,6 +193,7 @@ def test_float32_derivatives_stay_float32(name):
         indices = [n.slice for n in ast.walk(function) if isinstance(n, ast.Subscript)]
         calls = [n for n in ast.walk(function) if isinstance(n, ast.Call)]
         indices += [n.args[0] for n in calls if getattr(n.func, "id", "") == "range"]
+        indices += [a for n in calls if getattr(n.func, "id", "") in ("_load", "_store") for a in n.args[1:]]
         for constant in (n for n in ast.walk(function) if isinstance(n, ast.Constant)):
             assert type(constant.value) is int and any(constant is s for s in indices)
 
@@ -212,8 +214,8 @@ def test_branches_are_differentiated_separately():
     # in x: no test is left in the code for it.
     same = ODESystem.from_equations("dx = ifelse(x < 1, x + y, x + 2*y)\ndy = -y")
     source = same.derivative_source
-    jacobian = source[source.index("def jacobian") :]
-    assert "_c0 = _precision(1.0)\n" in source and "    _out[0] = _c0\n" in jacobian
+    jacobian = stored_values(source[source.index("def jacobian(") : source.index("def time_derivative")])
+    assert "_c0 = _precision(1.0)\n" in source and jacobian[0] == "_c0"
 
 
 def python_systems():
