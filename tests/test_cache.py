@@ -507,3 +507,18 @@ def test_cuda_dispatcher_gets_a_keyed_cache(cache_dir, monkeypatch):
     assert kernel._cache._index_key(("sig",), FakeCodegen()) == key + (("launch_config", ((1, 1, 1), (32, 1, 1), 0)),)
     assert not kernel._cache.is_launch_config_sensitive()
     assert kernel._cache.mark_launch_config_sensitive() and kernel._cache.is_launch_config_sensitive()
+
+
+def test_function_ids_are_random_on_both_targets_without_importing_numba_cuda_early():
+    script = """
+import sys
+import batchode
+from numba.core.bytecode import FunctionIdentity
+print(type(FunctionIdentity._unique_ids).__name__, "numba.cuda" in sys.modules)
+import batchode.backends.cuda
+from numba.cuda.core.bytecode import FunctionIdentity as CUDAFunctionIdentity
+print(type(CUDAFunctionIdentity._unique_ids).__name__)
+"""
+    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    # numba.cuda's import costs about 0.25 s that CPU-only processes skip.
+    assert output.split() == ["_RandomIds", "False", "_RandomIds"]

@@ -28,7 +28,7 @@ by those names. A process that compiles one kernel and loads another from
 the cache can hold two different bodies under one name, and LLVM then
 calls whichever it met first: wrong results, silently (numba issue 10486).
 Importing this module therefore makes numba draw function ids at random
-(:func:`_random_function_ids`), so names from different processes never
+(:func:`random_function_ids`), so names from different processes never
 meet.
 
 Every file is written to a temporary name and moved into place with
@@ -44,7 +44,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import importlib
 import importlib.metadata
 import json
 import os
@@ -60,6 +59,7 @@ from pathlib import Path
 
 import attrs
 import platformdirs
+from numba.core import bytecode as numba_bytecode
 from numba.core.caching import CompileResultCacheImpl, FunctionCache
 from numba.core.dispatcher import Dispatcher
 from numba.core.serialize import dumps as _cpu_dumps
@@ -79,8 +79,8 @@ class _RandomIds:
         return secrets.randbits(63)
 
 
-def _random_function_ids() -> None:
-    """Make numba (and numba-cuda) number the functions it compiles at random.
+def random_function_ids() -> None:
+    """Make numba (and numba-cuda, if imported) number the functions it compiles at random.
 
     Every compiled function's symbol carries its id. With numba's counter,
     two processes that compile in different orders give the same id to
@@ -88,15 +88,18 @@ def _random_function_ids() -> None:
     cache can then call another kernel's function (see the module's
     docstring). 63 random bits make such a meeting practically impossible;
     within a process ids stay distinct just the same.
+
+    numba-cuda is left alone until something else imports it (its import
+    takes about 0.25 s, which CPU-only processes skip): the CUDA backend
+    calls this again right after importing it, before it compiles anything.
     """
-    for module_name in ("numba.core.bytecode", "numba.cuda.core.bytecode"):
-        with contextlib.suppress(ImportError):
-            identity = importlib.import_module(module_name).FunctionIdentity
-            if not isinstance(identity._unique_ids, _RandomIds):
-                identity._unique_ids = _RandomIds()
+    for module in (numba_bytecode, sys.modules.get("numba.cuda.core.bytecode")):
+        identity = getattr(module, "FunctionIdentity", None)
+        if identity is not None and not isinstance(identity._unique_ids, _RandomIds):
+            identity._unique_ids = _RandomIds()
 
 
-_random_function_ids()
+random_function_ids()
 
 #: First field of every file's header; a new file format gets a new tag.
 _MAGIC = b"batchode-cache-v1"

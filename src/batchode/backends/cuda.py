@@ -16,7 +16,9 @@ import numpy as np
 from numba import cuda
 
 from batchode.backends.base import Backend
-from batchode.cache import install_disk_cache
+from batchode.cache import install_disk_cache, random_function_ids
+
+random_function_ids()  # numba-cuda is imported now: its function ids too (see batchode.cache)
 
 #: Threads per block when shared memory does not force fewer.
 DEFAULT_THREADS_PER_BLOCK = 128
