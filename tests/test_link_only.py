@@ -14,50 +14,34 @@ def _axpy(x, out):
         out[i] += 2.0 * x[i]
 
 
-@pytest.fixture
-def machine_code_libraries(monkeypatch):
-    """Names of the code libraries turned into machine code while the test runs."""
+def _recorded_libraries(monkeypatch, method: str) -> list[str]:
+    """Names of the code libraries on which ``JITCodeLibrary.<method>`` runs while the test runs."""
     names = []
-    original = JITCodeLibrary._finalize_specific
+    original = getattr(JITCodeLibrary, method)
 
-    def counting(library):
+    def recording(library):
         names.append(library.name)
         return original(library)
 
-    monkeypatch.setattr(JITCodeLibrary, "_finalize_specific", counting)
+    monkeypatch.setattr(JITCodeLibrary, method, recording)
     return names
+
+
+@pytest.fixture
+def machine_code_libraries(monkeypatch):
+    """Names of the code libraries turned into machine code while the test runs."""
+    return _recorded_libraries(monkeypatch, "_finalize_specific")
 
 
 @pytest.fixture
 def module_optimised_libraries(monkeypatch):
     """Names of the code libraries whose linked module numba's module passes optimise while the test runs."""
-    names = []
-    original = JITCodeLibrary._optimize_final_module
-
-    def counting(library):
-        names.append(library.name)
-        return original(library)
-
-    monkeypatch.setattr(JITCodeLibrary, "_optimize_final_module", counting)
-    return names
-
-
-def test_only_the_kernel_runs_module_passes(module_optimised_libraries):
-    device = CPUBackend().device_function(_axpy, inline=False)
-
-    @numba.njit(**JIT_OPTIONS)
-    def kernel_with_passes(x, out):
-        device(x, out)
-
-    x, out = np.arange(3.0), np.zeros(3)
-    kernel_with_passes(x, out)
-    np.testing.assert_array_equal(out, [0.0, 2.0, 4.0])
-    assert [name for name in module_optimised_libraries if "_axpy" in name] == []
-    assert any("kernel_with_passes" in name for name in module_optimised_libraries)
+    return _recorded_libraries(monkeypatch, "_optimize_final_module")
 
 
 @pytest.mark.parametrize("inline", [False, True])
-def test_only_the_kernel_becomes_machine_code(machine_code_libraries, inline):
+def test_only_the_kernel_becomes_machine_code_and_runs_module_passes(machine_code_libraries,
+                                                                     module_optimised_libraries, inline):
     device = CPUBackend().device_function(_axpy, inline=inline)
 
     @numba.njit(**JIT_OPTIONS)
@@ -71,6 +55,9 @@ def test_only_the_kernel_becomes_machine_code(machine_code_libraries, inline):
     np.testing.assert_array_equal(x, [2.0, 7.0, 12.0])
     assert [name for name in machine_code_libraries if "_axpy" in name] == []
     assert any("kernel_twice" in name for name in machine_code_libraries)
+    # The kernel optimises the linked whole once; its device functions are not optimised as modules first.
+    assert [name for name in module_optimised_libraries if "_axpy" in name] == []
+    assert any("kernel_twice" in name for name in module_optimised_libraries)
     if inline:  # inlined at numba-IR level before typing: never compiled on its own
         assert not device.overloads
     else:
