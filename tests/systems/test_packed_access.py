@@ -46,3 +46,9 @@ def test_generated_functions_give_the_same_values_compiled_and_in_python():
         getattr(plain, name)(1.0, y, p, expected, *extra)
         np.testing.assert_array_equal(got, expected)
         assert not np.isnan(got).any()
+
+
+def test_runs_of_a_strided_view():
+    source, out = np.arange(12.0), np.zeros(8)
+    numba.njit(_shift)(source[::2], out[::2])  # entries 4, 6, 8 of source, into 2, 4, 6 of out
+    np.testing.assert_array_equal(out, [0, 0, 8.0, 0, 10.0, 0, 7.0, 0])

@@ -10,9 +10,10 @@ generation in a 10 s build, 2.6 s of it for functions never called).
 :class:`LinkOnlyCompiler` is a numba compiler pipeline that lowers a
 function into a :class:`LinkOnlyLibrary`, finalised (each function
 optimised on its own, ready to link) without being added to the JIT
-engine, and registers a Python stand-in as its entry point. The stand-in keeps the function callable from
-Python (tests do that): on its first call it compiles an ordinary ``njit``
-twin of the same Python function and runs that.
+engine, and registers a Python stand-in as its entry point. The stand-in
+keeps the function callable from Python (tests do that): on its first call
+it compiles an ordinary ``njit`` twin of the same Python function and runs
+that.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from numba.core.typed_passes import NativeLowering
 
 
 class LinkOnlyLibrary(JITCodeLibrary):
-    """A code library that is only linked into others: finalising it runs no module passes and makes no machine code."""
+    """A library only linked into others: finalising it runs no module passes and makes no machine code."""
 
     def _optimize_final_module(self):
         # Left to the kernel, which links this module in and optimises the

@@ -8,8 +8,9 @@ numba's array code for every line): the 396 stores and 100 loads of the
 Jacobian values of a 100-state Brusselator took 0.6 of the 1.2 s their
 function took to compile. Here a run of consecutive entries is one call,
 :func:`load_run` or :func:`store_run`, whose LLVM code is a load or a store
-per entry at a constant offset from the array's data pointer: the same
-machine code (the same loads and stores), compiled in 0.6 s.
+per entry at a constant offset from the array's data pointer (times its
+stride, for a strided view): the same machine code (the same loads and
+stores), compiled in 0.6 s.
 
 Both are numba intrinsics (for the CPU and CUDA targets alike) that plain
 Python can call too: the CUDA simulator runs device code as Python, and
@@ -19,7 +20,7 @@ tests call generated functions undecorated.
 from __future__ import annotations
 
 from llvmlite import ir
-from numba.core import types
+from numba.core import cgutils, types
 from numba.core.extending import _Intrinsic
 
 
@@ -40,13 +41,13 @@ class _PythonCallableIntrinsic(_Intrinsic):
 
 
 def _entry_pointer(context, builder, array_type, array, index: int):
-    """Pointer to entry ``index`` of a 1-D contiguous ``array`` (an offset from its data pointer)."""
-    data = context.make_array(array_type)(context, builder, array).data
-    return builder.gep(data, [ir.Constant(ir.IntType(64), index)], inbounds=True)
+    """Pointer to entry ``index`` of the 1-D ``array``: a constant offset from its data pointer if contiguous."""
+    structure = context.make_array(array_type)(context, builder, array)
+    return cgutils.get_item_pointer(context, builder, array_type, structure, [ir.Constant(ir.IntType(64), index)])
 
 
-def _is_contiguous_vector(array) -> bool:
-    return isinstance(array, types.Array) and array.ndim == 1 and array.layout == "C"
+def _is_vector(array) -> bool:
+    return isinstance(array, types.Array) and array.ndim == 1
 
 
 def _load_run_python(array, start, count):
@@ -55,7 +56,7 @@ def _load_run_python(array, start, count):
 
 def _load_run_definition(typing_context, array, start, count):
     """``load_run(array, start, count)``: the tuple ``array[start], ..., array[start + count - 1]``."""
-    if not (_is_contiguous_vector(array) and isinstance(start, types.IntegerLiteral)
+    if not (_is_vector(array) and isinstance(start, types.IntegerLiteral)
             and isinstance(count, types.IntegerLiteral)):
         return None
     first, size = start.literal_value, count.literal_value
@@ -78,7 +79,7 @@ def _store_run_python(array, start, values):
 
 def _store_run_definition(typing_context, array, start, values):
     """``store_run(array, start, values)``: ``array[start + i] = values[i]`` for every ``i``, cast to its type."""
-    if not (_is_contiguous_vector(array) and isinstance(start, types.IntegerLiteral)
+    if not (_is_vector(array) and isinstance(start, types.IntegerLiteral)
             and isinstance(values, types.BaseTuple)):
         return None
     first = start.literal_value
