@@ -1,5 +1,9 @@
 """Runs of entries loaded and stored by one call: compiled and plain Python agree, entries land where asked."""
 
+import pickle
+import subprocess
+import sys
+
 import numba
 import numpy as np
 import pytest
@@ -52,3 +56,10 @@ def test_runs_of_a_strided_view():
     source, out = np.arange(12.0), np.zeros(8)
     numba.njit(_shift)(source[::2], out[::2])  # entries 4, 6, 8 of source, into 2, 4, 6 of out
     np.testing.assert_array_equal(out, [0, 0, 8.0, 0, 10.0, 0, 7.0, 0])
+
+
+def test_pickled_by_reference_in_another_process():
+    # Generated functions travel to Dask workers; their globals include these.
+    script = ("import pickle, sys; from batchode.systems import packed_access; "
+              "assert pickle.loads(sys.stdin.buffer.read()) is packed_access.store_run")
+    subprocess.run([sys.executable, "-c", script], input=pickle.dumps(store_run), check=True)

@@ -39,6 +39,11 @@ class _PythonCallableIntrinsic(_Intrinsic):
     def __call__(self, *args):
         return self._python(*args)
 
+    def __reduce__(self):
+        # Pickled by reference to this module's object of that name (numba's
+        # own reduction rebuilds through a constructor of another signature).
+        return self._name
+
 
 def _entry_pointer(context, builder, array_type, array, index: int):
     """Pointer to entry ``index`` of the 1-D ``array``: a constant offset from its data pointer if contiguous."""
