@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generated_code import loaded_names
+from generated_code import loaded_names, run_bounds
 
 from batchode.systems import ODESystem
 
@@ -29,9 +29,7 @@ def test_literals_are_precision_cast_names():
         assert constants and all(type(n.value) is int for n in constants)
         # Indices only: an entry's, or a run's start and length in _load and _store.
         indices = [n.slice for n in ast.walk(function) if isinstance(n, ast.Subscript)]
-        indices += [argument for n in ast.walk(function)
-                    if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("_load", "_store")
-                    for argument in n.args[1:]]
+        indices += run_bounds(function)
         assert all(any(c is index for index in indices) for c in constants)
     for statement in module.body:
         if isinstance(statement, ast.Assign):

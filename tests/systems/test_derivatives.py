@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import sympy
 
-from generated_code import stored_values
+from generated_code import run_bounds, stored_values
 
 from batchode.systems import ODESystem, examples
 from batchode.systems.device import SystemFactory
@@ -193,7 +193,7 @@ def test_float32_derivatives_stay_float32(name):
         indices = [n.slice for n in ast.walk(function) if isinstance(n, ast.Subscript)]
         calls = [n for n in ast.walk(function) if isinstance(n, ast.Call)]
         indices += [n.args[0] for n in calls if getattr(n.func, "id", "") == "range"]
-        indices += [a for n in calls if getattr(n.func, "id", "") in ("_load", "_store") for a in n.args[1:]]
+        indices += run_bounds(function)
         for constant in (n for n in ast.walk(function) if isinstance(n, ast.Constant)):
             assert type(constant.value) is int and any(constant is s for s in indices)
 

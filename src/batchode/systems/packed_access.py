@@ -45,10 +45,11 @@ class _PythonCallableIntrinsic(_Intrinsic):
         return self._name
 
 
-def _entry_pointer(context, builder, array_type, array, index: int):
-    """Pointer to entry ``index`` of the 1-D ``array``: a constant offset from its data pointer if contiguous."""
+def _entry_pointers(context, builder, array_type, array, first: int, count: int) -> list:
+    """Pointers to entries ``first, ..., first + count - 1`` of the 1-D ``array`` (constant offsets if contiguous)."""
     structure = context.make_array(array_type)(context, builder, array)
-    return cgutils.get_item_pointer(context, builder, array_type, structure, [ir.Constant(ir.IntType(64), index)])
+    return [cgutils.get_item_pointer(context, builder, array_type, structure, [ir.Constant(ir.IntType(64), index)])
+            for index in range(first, first + count)]
 
 
 def _is_vector(array) -> bool:
@@ -69,9 +70,8 @@ def _load_run_definition(typing_context, array, start, count):
 
     def codegen(context, builder, signature, arguments):
         values = ir.Constant(context.get_value_type(signature.return_type), ir.Undefined)
-        for i in range(size):
-            entry = builder.load(_entry_pointer(context, builder, array, arguments[0], first + i))
-            values = builder.insert_value(values, entry, i)
+        for i, pointer in enumerate(_entry_pointers(context, builder, array, arguments[0], first, size)):
+            values = builder.insert_value(values, builder.load(pointer), i)
         return values
 
     return signature, codegen
@@ -91,9 +91,10 @@ def _store_run_definition(typing_context, array, start, values):
     signature = types.none(array, start, values)
 
     def codegen(context, builder, signature, arguments):
-        for i, value_type in enumerate(values):
+        pointers = _entry_pointers(context, builder, array, arguments[0], first, len(values))
+        for i, (value_type, pointer) in enumerate(zip(values, pointers)):
             value = context.cast(builder, builder.extract_value(arguments[2], i), value_type, array.dtype)
-            builder.store(value, _entry_pointer(context, builder, array, arguments[0], first + i))
+            builder.store(value, pointer)
         return context.get_dummy_value()
 
     return signature, codegen
