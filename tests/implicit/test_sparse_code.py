@@ -1,5 +1,8 @@
 """The sparse LU's straight-line code (numba intrinsics emitting LLVM IR) against its Python twin, bit for bit."""
 
+import re
+import sys
+
 import numba
 import numpy as np
 import pytest
@@ -74,3 +77,45 @@ def test_strided_arrays_and_a_lost_pivot():
     np.testing.assert_array_equal(x, y)
     # J = 0 and a zero shift: every pivot is zero, and the status says so.
     assert factorise(np.zeros(len(pattern)), 0.1, 0.0, 0.0, contiguous) == Status.LINEAR_SOLVER_FAILED
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="machine code travels as ELF assembly on Linux only")
+def test_factorisation_reaches_a_kernel_as_machine_code_once_however_often_it_is_linked():
+    rng = np.random.default_rng(7)
+    n = 10
+    pattern = random_pattern(rng, n, 3)
+    schedule = sparse_schedule(n, pattern)
+    eps = float(np.finfo(np.float64).eps)
+    factorise_code = factorise_intrinsic(schedule, False, eps, True)
+    substitute_code = substitute_intrinsic(schedule, False, True)
+
+    @numba.njit
+    def factorise(values, alpha, factors):
+        return factorise_code(values, alpha, 1.0, 0.0, factors)
+
+    @numba.njit
+    def solve(values, alpha, factors, rhs, x):
+        status = factorise_code(values, alpha, 1.0, 0.0, factors)
+        substitute_code(factors, rhs, x)
+        return status
+
+    @numba.njit
+    def both(values, alpha, first, second, rhs, x):  # links both callers' libraries: the assembly twice
+        return factorise(values, alpha, first) + solve(values, alpha, second, rhs, x)
+
+    values, rhs = rng.uniform(-1.0, 1.0, len(pattern)), rng.normal(size=n)
+    first, second, x = np.zeros(schedule.stored), np.zeros(schedule.stored), np.zeros(n)
+    assert both(values, 0.05, first, second, rhs, x) == 0
+    twin_factorise, twin_substitute = python_functions(schedule, False, eps)
+    expected, expected_x = np.zeros(schedule.stored), np.zeros(n)
+    assert twin_factorise(values, 0.05, 1.0, 0.0, expected) == 0
+    twin_substitute(expected, rhs, expected_x)
+    for factors in (first, second):
+        np.testing.assert_array_equal(factors, expected)
+    np.testing.assert_array_equal(x, expected_x)
+    # The factorisation is declared, its machine code assembly beside it; the solve stays IR.
+    code = next(iter(solve.inspect_llvm().values()))
+    factorise_name = re.search(r"declare i64 @\"?(batchode_sparse_factorise_\w+)", code).group(1)
+    assert f'module asm ".ifndef {factorise_name}"' in code
+    assert not re.search(rf"define [^\n]*@\"?{factorise_name}", code)
+    assert re.search(r"define [^\n]*@\"?batchode_sparse_substitute_\w+", code)
