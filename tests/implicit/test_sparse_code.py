@@ -1,14 +1,14 @@
 """The sparse LU's straight-line code (numba intrinsics emitting LLVM IR) against its Python twin, bit for bit."""
 
 import re
-import sys
 
 import numba
 import numpy as np
 import pytest
 
 from batchode.solvers.linear import sparse_schedule
-from batchode.solvers.linear.sparse_code import factorise_intrinsic, python_functions, substitute_intrinsic
+from batchode.solvers.linear.sparse_code import (MACHINE_CODE_AS_ASSEMBLY, factorise_intrinsic, python_functions,
+                                                 substitute_intrinsic)
 from batchode.status import Status
 from sparse_systems import random_pattern
 
@@ -79,7 +79,7 @@ def test_strided_arrays_and_a_lost_pivot():
     assert factorise(np.zeros(len(pattern)), 0.1, 0.0, 0.0, contiguous) == Status.LINEAR_SOLVER_FAILED
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="machine code travels as ELF assembly on Linux only")
+@pytest.mark.skipif(not MACHINE_CODE_AS_ASSEMBLY, reason="machine code travels as ELF assembly on Linux only")
 def test_factorisation_reaches_a_kernel_as_machine_code_once_however_often_it_is_linked():
     rng = np.random.default_rng(7)
     n = 10

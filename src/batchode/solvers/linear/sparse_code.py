@@ -351,7 +351,18 @@ def _target_machine(level: int = 3):
     return llvm.Target.from_default_triple().create_target_machine(**options)
 
 
+#: Whether machine code can travel as module-level assembly: ELF's, whose local labels start with ``.L``.
+MACHINE_CODE_AS_ASSEMBLY = "linux" in llvm.get_process_triple()
+
 _OPTIMISED: dict[str, str] = {}
+
+
+def _module_with(name: str, function_type):
+    """An empty module for numba's target, named ``name``, and its function ``name`` (a declaration until given a body)."""
+    machine = _target_machine()
+    module = ir.Module(name)
+    module.triple, module.data_layout = machine.triple, str(machine.target_data)
+    return module, ir.Function(module, function_type, name)
 
 
 def _optimised_function(name: str, function_type, strided: tuple, n_scalars: int, emit, machine_code: bool) -> str:
@@ -362,10 +373,7 @@ def _optimised_function(name: str, function_type, strided: tuple, n_scalars: int
     """
     if name in _OPTIMISED:
         return _OPTIMISED[name]
-    machine = _target_machine()
-    module = ir.Module(name)
-    module.triple, module.data_layout = machine.triple, str(machine.target_data)
-    function = ir.Function(module, function_type, name)
+    module, function = _module_with(name, function_type)
     function.attributes.add("noinline")
     inner = ir.IRBuilder(function.append_basic_block())
     parameters = iter(function.args)
@@ -381,9 +389,9 @@ def _optimised_function(name: str, function_type, strided: tuple, n_scalars: int
     # so linking keeps it: a linkonce_odr function joins a module only once
     # something there calls it, and the caller's own code is linked later.
     # numba makes it linkonce_odr where the caller's library is linked on.
-    passes = llvm.create_pass_builder(machine, llvm.create_pipeline_tuning_options(speed_level=3))
+    passes = llvm.create_pass_builder(_target_machine(), llvm.create_pipeline_tuning_options(speed_level=3))
     passes.getModulePassManager().run(optimised, passes)
-    if machine_code and "linux" in llvm.get_process_triple():
+    if machine_code and MACHINE_CODE_AS_ASSEMBLY:
         _OPTIMISED[name] = _machine_code_module(name, optimised, function_type)
     else:
         optimised.get_function(name).add_function_attribute("optnone")
@@ -412,10 +420,7 @@ def _machine_code_module(name: str, optimised, function_type) -> str:
         line = re.sub(r"\.L(\w+)", rf".L{name}_\1", line)
         lines.append(re.sub(rf"^\s*\.globl\s+{name}$", f"\t.weak\t{name}", line))
     lines += [".endif", ".text"]
-    machine = _target_machine()
-    module = ir.Module(name)
-    module.triple, module.data_layout = machine.triple, str(machine.target_data)
-    ir.Function(module, function_type, name)
+    module, _ = _module_with(name, function_type)
     # LLVM string escapes: a backslash and a quote as two hex digits.
     escaped = (line.replace("\\", "\\5C").replace('"', "\\22") for line in lines)
     return str(module) + "".join(f'\nmodule asm "{line}"' for line in escaped) + "\n"
