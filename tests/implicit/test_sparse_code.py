@@ -14,16 +14,32 @@ from sparse_systems import random_pattern
 
 
 def compiled_functions(schedule, complex_entries, eps, out_of_line):
-    factorise_code = factorise_intrinsic(schedule, complex_entries, eps, out_of_line)
-    substitute_code = substitute_intrinsic(schedule, complex_entries, out_of_line)
+    """One block's ``factorise(values, alpha, shift_re, shift_im, factors)`` and ``substitute(factors, rhs, x)``."""
+    return one_block(*compiled_blocks(schedule, (complex_entries,), eps, out_of_line))
+
+
+def compiled_blocks(schedule, kinds, eps, out_of_line):
+    """The intrinsics' own signatures (tuples of shifts and factors) for blocks of ``kinds``, compiled."""
+    factorise_code = factorise_intrinsic(schedule, kinds, eps, out_of_line)
+    substitute_code = substitute_intrinsic(schedule, kinds, out_of_line)
 
     @numba.njit
-    def factorise(values, alpha, shift_re, shift_im, factors):
-        return factorise_code(values, alpha, shift_re, shift_im, factors)
+    def factorise(values, alpha, shifts, factors):
+        return factorise_code(values, alpha, shifts, factors)
 
     @numba.njit
     def substitute(factors, rhs, x):
         substitute_code(factors, rhs, x)
+
+    return factorise, substitute
+
+
+def one_block(factorise_blocks, substitute_blocks):
+    def factorise(values, alpha, shift_re, shift_im, factors):
+        return factorise_blocks(values, alpha, (shift_re, shift_im), (factors,))
+
+    def substitute(factors, rhs, x):
+        substitute_blocks((factors,), rhs, x)
 
     return factorise, substitute
 
@@ -38,7 +54,7 @@ def test_compiled_code_equals_the_python_twin_bit_for_bit(dtype, complex_entries
     schedule = sparse_schedule(n, pattern)
     eps = float(np.finfo(dtype).eps)
     compiled = compiled_functions(schedule, complex_entries, eps, out_of_line)
-    twin = python_functions(schedule, complex_entries, eps)
+    twin = one_block(*python_functions(schedule, (complex_entries,), eps))
     parts = 2 if complex_entries else 1
     values = rng.uniform(-1.0, 1.0, len(pattern)).astype(dtype)
     rhs = rng.normal(size=parts * n).astype(dtype)
@@ -56,6 +72,49 @@ def test_compiled_code_equals_the_python_twin_bit_for_bit(dtype, complex_entries
     assert status == twin_status == 0
     np.testing.assert_array_equal(factors, twin_factors)
     np.testing.assert_array_equal(x, twin_x)
+
+
+@pytest.mark.parametrize("out_of_line", [True, False])
+def test_blocks_in_lockstep_equal_each_block_alone_bit_for_bit(out_of_line):
+    # Three blocks (real, complex, real) on one pattern: factorised and
+    # solved together, each gives what it gives alone, and the twin agrees.
+    rng = np.random.default_rng(13 + out_of_line)
+    n = 9
+    pattern = random_pattern(rng, n, 3)
+    schedule = sparse_schedule(n, pattern)
+    eps = float(np.finfo(np.float64).eps)
+    kinds = (False, True, False)
+    shifts = (1.5, 0.0, 0.8, -0.6, 2.5, 0.0)
+    values = rng.uniform(-1.0, 1.0, len(pattern))
+    rhs = rng.normal(size=4 * n)
+    sizes = [(1 + kind) * schedule.stored for kind in kinds]
+    together = []
+    for factorise, substitute in (compiled_blocks(schedule, kinds, eps, out_of_line),
+                                  python_functions(schedule, kinds, eps)):
+        factors = tuple(np.zeros(size) for size in sizes)
+        assert factorise(values, 0.05, shifts, factors) == 0
+        x = rhs.copy()
+        substitute(factors, x, x)
+        together.append((factors, x))
+    alone = []
+    offset = 0
+    for k, kind in enumerate(kinds):
+        factorise, substitute = compiled_functions(schedule, kind, eps, out_of_line)
+        factors, width = np.zeros(sizes[k]), (1 + kind) * n
+        assert factorise(values, 0.05, shifts[2 * k], shifts[2 * k + 1], factors) == 0
+        x = np.zeros(width)
+        substitute(factors, rhs[offset:offset + width], x)
+        alone.append((factors, x))
+        offset += width
+    for factors, x in together:
+        for k in range(len(kinds)):
+            np.testing.assert_array_equal(factors[k], alone[k][0])
+        np.testing.assert_array_equal(x, np.concatenate([solution for _, solution in alone]))
+    # One block failing fails the group: the middle block's shift and J both zero.
+    factorise, _ = compiled_blocks(schedule, kinds, eps, out_of_line)
+    zero_shifts = (1.5, 0.0, 0.0, 0.0, 2.5, 0.0)
+    factors = tuple(np.zeros(size) for size in sizes)
+    assert factorise(np.zeros(len(pattern)), 0.05, zero_shifts, factors) == Status.LINEAR_SOLVER_FAILED
 
 
 def test_strided_arrays_and_a_lost_pivot():
@@ -86,17 +145,17 @@ def test_factorisation_reaches_a_kernel_as_machine_code_once_however_often_it_is
     pattern = random_pattern(rng, n, 3)
     schedule = sparse_schedule(n, pattern)
     eps = float(np.finfo(np.float64).eps)
-    factorise_code = factorise_intrinsic(schedule, False, eps, True)
-    substitute_code = substitute_intrinsic(schedule, False, True)
+    factorise_code = factorise_intrinsic(schedule, (False,), eps, True)
+    substitute_code = substitute_intrinsic(schedule, (False,), True)
 
     @numba.njit
     def factorise(values, alpha, factors):
-        return factorise_code(values, alpha, 1.0, 0.0, factors)
+        return factorise_code(values, alpha, (1.0, 0.0), (factors,))
 
     @numba.njit
     def solve(values, alpha, factors, rhs, x):
-        status = factorise_code(values, alpha, 1.0, 0.0, factors)
-        substitute_code(factors, rhs, x)
+        status = factorise_code(values, alpha, (1.0, 0.0), (factors,))
+        substitute_code((factors,), rhs, x)
         return status
 
     @numba.njit
@@ -106,7 +165,7 @@ def test_factorisation_reaches_a_kernel_as_machine_code_once_however_often_it_is
     values, rhs = rng.uniform(-1.0, 1.0, len(pattern)), rng.normal(size=n)
     first, second, x = np.zeros(schedule.stored), np.zeros(schedule.stored), np.zeros(n)
     assert both(values, 0.05, first, second, rhs, x) == 0
-    twin_factorise, twin_substitute = python_functions(schedule, False, eps)
+    twin_factorise, twin_substitute = one_block(*python_functions(schedule, (False,), eps))
     expected, expected_x = np.zeros(schedule.stored), np.zeros(n)
     assert twin_factorise(values, 0.05, 1.0, 0.0, expected) == 0
     twin_substitute(expected, rhs, expected_x)

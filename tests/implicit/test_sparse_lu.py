@@ -119,13 +119,13 @@ def emitted_instructions(n: int) -> int:
     each carried as machine code (the factorisation on Linux).
     """
     schedule = sparse_schedule(n, examples.brusselator(n // 2).jacobian_sparsity)
-    factorise_code = factorise_intrinsic(schedule, False, 2.2e-16, True)
-    substitute_code = substitute_intrinsic(schedule, False, True)
+    factorise_code = factorise_intrinsic(schedule, (False,), 2.2e-16, True)
+    substitute_code = substitute_intrinsic(schedule, (False,), True)
 
     @numba.njit
     def both(values, factors, x):
-        substitute_code(factors, x, x)
-        return factorise_code(values, 0.1, 1.0, 0.0, factors)
+        substitute_code((factors,), x, x)
+        return factorise_code(values, 0.1, (1.0, 0.0), (factors,))
 
     array = numba.types.float64[::1]
     both.compile((array, array, array))

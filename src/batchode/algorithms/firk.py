@@ -30,10 +30,12 @@ the real ``2n x 2n`` system::
 
 for the pair's two components of ``W``. For ``radau-iia-5`` that is a real
 and a complex LU of size n (RADAU5's ``E1`` and ``E2``) in place of a real
-LU of size ``3n``. The step evaluates ``J`` once and hands it to each
-block's own LU child (the block LU contract of
-:mod:`batchode.solvers.linear.base`), which forms its matrix, factorises it
-and owns its buffers: a ``DenseBlockLU`` (``linear_solver="dense"``,
+LU of size ``3n``. The step evaluates ``J`` once and hands it to its
+blocks as one group (the block group contract of
+:mod:`batchode.solvers.linear.base`: one ``prepare`` per step and one
+``solve`` per iteration for all of them, which lets the sparse LU run the
+blocks in lockstep); each block's own LU child forms its matrix,
+factorises it and owns its buffers: a ``DenseBlockLU`` (``linear_solver="dense"``,
 ``J`` with all its entries) or a ``SparseBlockLU``
 (``linear_solver="sparse"``, an equation system's Jacobian non-zeros, the
 fill-in fixed when the step is built, so a banded or otherwise sparse
@@ -117,6 +119,7 @@ from batchode.algorithms.tableaus.transformation import stage_transformation
 from batchode.control.base import tolerance_tuple, tolerance_values, weighted_rms_norm
 from batchode.factory import runtime_setting
 from batchode.solvers.linear import BLOCK_SOLVERS
+from batchode.solvers.linear.base import BlockMember
 from batchode.solvers.newton import convergence_tolerance
 from batchode.status import Status
 
@@ -309,8 +312,9 @@ class FIRKStep(RungeKuttaStep):
             *[f"    delta_{r} = delta[{r * n}:{(r + 1) * n}]" for r in range(s)],
             "    jacobian(t, y, p, jac, work)" if self.linear_solver == "dense" else "    jacobian(t, y, p, jac)",
         )
-        for block in self.blocks:
-            self._add_block_factorisation(code, block, lam)
+        code.add("    status = blocks_prepare(jac, dt, shared, persistent)",
+                 "    if status != 0:",
+                 "        return status")
         code.add(f"    for j in range({m}):",
                  "        w[j] = zero",
                  "    eta = one",
@@ -352,10 +356,7 @@ class FIRKStep(RungeKuttaStep):
         for r in range(s):
             diagonal = code.combination(code.weights(f"lam_{r}", lam[r]), transformed)
             code.add(f"            delta_{r}[j] = dt * ({code.combination(inverse_rows[r], derivatives)}) - ({diagonal})")
-        for block in self.blocks:
-            code.add(f"        block = delta[{block.first * n}:{(block.first + block.width) * n}]",
-                     f"        block_shared, block_persistent = {block.name}_view(shared, persistent)",
-                     f"        {block.name}_solve(block, block, p, block_shared, block_persistent)")
+        code.add("        blocks_solve(delta, delta, p, shared, persistent)")
         code.add(f"        {NEWTON_COUNTER} += 1",
                  f"        {LINEAR_COUNTER} += 1",
                  "        size = zero",
@@ -380,16 +381,6 @@ class FIRKStep(RungeKuttaStep):
                  "        return newton_failed",
                  "    history[0] = eta",
                  "    history[1] = dt")
-
-    def _add_block_factorisation(self, code: StepSource, block: _Block, lam: np.ndarray) -> None:
-        """Lines factorising ``block``'s ``gamma I - dt J`` or ``(alpha + i beta) I - dt J``."""
-        first = block.first
-        shift_re = code.constant(f"lam_{first}_{first}", lam[first, first]) or "zero"
-        shift_im = code.constant(f"lam_{first + 1}_{first}", lam[first + 1, first]) if block.width == 2 else "zero"
-        code.add(f"    block_shared, block_persistent = {block.name}_view(shared, persistent)",
-                 f"    status = {block.name}_prepare(jac, dt, {shift_re}, {shift_im}, block_shared, block_persistent)",
-                 "    if status != 0:",
-                 "        return status")
 
     def _add_prediction(self, code: StepSource) -> None:
         """Lines setting ``z_i = q(1 + c_i r) - q(1)``, ``r = dt / dt_old``, after an accepted step.
@@ -461,6 +452,16 @@ class FIRKStep(RungeKuttaStep):
             *("    " + line for line in solve),
         )
 
+    def _block_group(self):
+        """The block group (:mod:`batchode.solvers.linear.base`) of the blocks: prepared and solved together
+        on ``dW``, each with its eigenvalue of ``A^-1`` as its shift."""
+        n, lam = self.settings.n_states, self.transformation.block_matrix
+        registry = self.buffer_registry
+        members = [BlockMember(self.child(block.name), registry.child_view(block.name), lam[block.first, block.first],
+                               lam[block.first + 1, block.first] if block.width == 2 else 0.0, block.first * n)
+                   for block in self.blocks]
+        return type(members[0].factory).together(members)
+
     def runtime_values(self) -> dict:
         s = self.settings
         return dict(tolerance_values(s.rtol, s.atol, s.n_states),
@@ -492,10 +493,12 @@ class FIRKStep(RungeKuttaStep):
             "newton_failed": int(Status.NEWTON_FAILED),
             "norm": weighted_rms_norm(self.backend, self.precision, n, at("rtol"), at("atol")),
         }
-        for block in self.blocks:
-            lu = self.child(block.name).built
-            namespace.update({f"{block.name}_view": registry.child_view(block.name),
-                              f"{block.name}_prepare": lu.prepare, f"{block.name}_solve": lu.solve})
+        filter_block = self._filter_block() if self.error_estimate is not None else None
+        if filter_block is not None:
+            namespace.update({f"{filter_block.name}_view": registry.child_view(filter_block.name),
+                              f"{filter_block.name}_solve": self.child(filter_block.name).built.solve})
+        blocks = self._block_group()
+        namespace.update(blocks_prepare=blocks.prepare, blocks_solve=blocks.solve)
         for name, buffer in registry.buffers.items():
             namespace[f"alloc_{name}"] = buffer.allocate()
         step, _ = self._source().compile("step", namespace, f"firk step {self.tableau.name}")

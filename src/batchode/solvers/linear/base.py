@@ -42,6 +42,24 @@ Newton matrix, whose owner evaluates the Jacobian once for all its blocks::
    real parts then the imaginary parts
    (:mod:`batchode.solvers.linear.dense_lu`).
 4. A block of ``size`` 0 has no buffers (the owner's tableau does not need it).
+
+Block group contract (built as :class:`LinearSolverBuild` by the block
+class's ``together(members)``, from :class:`BlockMember` s of its own
+kind), for an owner with several blocks on one Jacobian::
+
+    status = prepare(jacobian, dt, shared, persistent)
+    solve(rhs, x, p, shared, persistent)
+
+5. ``shared`` and ``persistent`` are the owner's; each member reaches its
+   own buffers through its ``view``. ``prepare`` forms and factorises every
+   member's matrix with its own shift and returns the first non-zero
+   status, else 0. ``solve`` solves each member's system on its slice of
+   ``rhs`` and ``x`` (from its ``offset``; ``rhs`` may be ``x``).
+6. How the work interleaves is the class's choice: the dense LU's blocks
+   go one after another (:func:`blocks_in_turn`), the sparse LU's
+   straight-line code runs them in lockstep, so their latency chains
+   overlap. Each member's results are those of its own ``prepare`` and
+   ``solve``, bit for bit.
 """
 
 from __future__ import annotations
@@ -87,3 +105,59 @@ class LinearSolver(CUDAFactory):
 
     def hash_extras(self) -> tuple:
         return (self.system_factory.config_hash,)
+
+
+@attrs.frozen
+class BlockMember:
+    """One block of a group (block group contract): its block LU ``factory``, the ``view`` from the owner's
+    buffers to its own (``BufferRegistry.child_view``), its shift ``shift_re + i shift_im`` and where its
+    vector starts in the group's (``offset``)."""
+
+    factory: object
+    view: object
+    shift_re: float
+    shift_im: float
+    offset: int
+
+
+def blocks_in_turn(members) -> LinearSolverBuild:
+    """The block group contract from each member's own ``prepare`` and ``solve``, one block after another."""
+    device = members[0].factory.backend.device_function
+
+    def prepare_none(jacobian, dt, shared, persistent):
+        return 0
+
+    def solve_none(rhs, x, p, shared, persistent):
+        pass
+
+    group = LinearSolverBuild(device(prepare_none), device(solve_none))
+    for member in reversed(members):
+        group = _member_then(member, group)
+    return group
+
+
+def _member_then(member, rest: LinearSolverBuild) -> LinearSolverBuild:
+    """Device functions doing ``member``'s block, then ``rest``'s."""
+    factory, view = member.factory, member.view
+    own_prepare, own_solve = factory.built.prepare, factory.built.solve
+    dtype = factory.precision.type
+    shift_re, shift_im = dtype(member.shift_re), dtype(member.shift_im)
+    start = member.offset
+    stop = start + factory.settings.parts * factory.settings.size
+    prepare_rest, solve_rest = rest.prepare, rest.solve
+
+    def prepare(jacobian, dt, shared, persistent):
+        own_shared, own_persistent = view(shared, persistent)
+        status = own_prepare(jacobian, dt, shift_re, shift_im, own_shared, own_persistent)
+        if status != 0:
+            return status
+        return prepare_rest(jacobian, dt, shared, persistent)
+
+    def solve(rhs, x, p, shared, persistent):
+        own_shared, own_persistent = view(shared, persistent)
+        own_solve(rhs[start:stop], x[start:stop], p, own_shared, own_persistent)
+        solve_rest(rhs, x, p, shared, persistent)
+
+    device = factory.backend.device_function
+    return LinearSolverBuild(device(prepare), device(solve))
+

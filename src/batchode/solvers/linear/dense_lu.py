@@ -23,7 +23,7 @@ A singular matrix (a zero pivot column) makes either ``prepare`` return
 from __future__ import annotations
 
 from batchode.factory import CUDAFactory
-from batchode.solvers.linear.base import BlockLUSettings, LinearSolver, LinearSolverBuild
+from batchode.solvers.linear.base import BlockLUSettings, LinearSolver, LinearSolverBuild, blocks_in_turn
 from batchode.status import Status
 
 
@@ -260,3 +260,6 @@ class DenseBlockLU(CUDAFactory):
             return 0, 1
 
         return LinearSolverBuild(device(prepare), device(solve))
+
+    #: The block group contract: the blocks one after another (their pivoting loops leave nothing to interleave).
+    together = staticmethod(blocks_in_turn)
