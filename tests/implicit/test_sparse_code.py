@@ -139,7 +139,7 @@ def test_strided_arrays_and_a_lost_pivot():
 
 
 @pytest.mark.skipif(not MACHINE_CODE_AS_ASSEMBLY, reason="machine code travels as ELF assembly on Linux only")
-def test_factorisation_reaches_a_kernel_as_machine_code_once_however_often_it_is_linked():
+def test_the_sparse_lu_reaches_a_kernel_as_machine_code_once_however_often_it_is_linked():
     rng = np.random.default_rng(7)
     n = 10
     pattern = random_pattern(rng, n, 3)
@@ -172,9 +172,9 @@ def test_factorisation_reaches_a_kernel_as_machine_code_once_however_often_it_is
     for factors in (first, second):
         np.testing.assert_array_equal(factors, expected)
     np.testing.assert_array_equal(x, expected_x)
-    # The factorisation is declared, its machine code assembly beside it; the solve stays IR.
+    # Both functions are declared, their machine code as assembly beside them.
     code = next(iter(solve.inspect_llvm().values()))
-    factorise_name = re.search(r"declare i64 @\"?(batchode_sparse_factorise_\w+)", code).group(1)
-    assert f'module asm ".ifndef {factorise_name}"' in code
-    assert not re.search(rf"define [^\n]*@\"?{factorise_name}", code)
-    assert re.search(r"define [^\n]*@\"?batchode_sparse_substitute_\w+", code)
+    for kind, returns in (("factorise", "i64"), ("substitute", "void")):
+        name = re.search(rf"declare {returns} @\"?(batchode_sparse_{kind}_\w+)", code).group(1)
+        assert f'module asm ".ifndef {name}"' in code
+        assert not re.search(rf"define [^\n]*@\"?{name}", code)

@@ -36,17 +36,28 @@ CUDA it is emitted inline, for NVVM to optimise with its caller.
 That quick code generation costs the factorisation most: it keeps every
 entry in a register from forming to storing, and the quick selector and
 register allocator spill around each use (61 against 26 kB of machine code
-for the 40-state Brusselator's real block). So on ELF targets (Linux) the
-factorisation reaches the kernel as machine code instead
+for the 40-state Brusselator's real block). So on ELF targets (Linux) both
+functions reach the kernel as machine code instead
 (:func:`_machine_code_module`): compiled once at code-generation level 1,
-which gives it the code of level 3 in the time of the quick selector, and
+which gives them the code of level 3 in the time of the quick selector, and
 carried as module-level assembly that the kernel's code generation only
 assembles. Measured on the 40-state Brusselator's radau-iia-5 blocks (one
 thread, a loop of 20,000 calls, best of 15): 244 -> 226 ns a real
-factorisation and 469 -> 400 ns a complex one, and the cold build of the
-100-state radau-iia-5 kernel as long as before (5.7-6.4 s). The solves gained
-nothing from it (135 and 230 ns either way) and stay ``optnone``, whose
-code generation is cheaper.
+factorisation and 469 -> 400 ns a complex one. A lone solve gained little
+(135 ns either way at 40 states, 366 -> 350 ns at 100), but the real and
+complex solves in lockstep (:func:`_lockstep`), whose values of both
+blocks are live at once, gained more: 252 -> 239 ns at 40 states, 761 ->
+683 ns at 100; a whole 100-state run 8-12 % (radau-iia-5) and 4-5 %
+(rodas5p) faster. Cold 100-state builds took as long as before (radau-iia-5
+6.5-6.9 s, rodas5p 5.0 s, kvaerno5 5.2 s).
+
+Fused multiply-adds (``llvm.fma``) in place of a multiply and a subtraction
+were measured and not taken: on this machine (AMD Zen 5) they made a lone
+real solve 25 % faster and rodas5p's 100-state run 10 % faster, but the
+lockstep pair of solves 5-40 % slower (the fused operations compete for the
+multiply units that the complex block's products need, where an addition
+has units of its own), and they would tie the results to whether the
+processor has them.
 
 The elimination and the substitutions are written once
 (:func:`_factorise` and :func:`_substitute`) against a small arithmetic
@@ -388,13 +399,13 @@ def _handles(context, builder, tuple_type, value) -> list:
             for aryty, item in zip(tuple_type, cgutils.unpack_tuple(builder, value, len(tuple_type)))]
 
 
-def _call_out_of_line(context, builder, name: str, handles, scalars, return_type, emit, machine_code: bool):
+def _call_out_of_line(context, builder, name: str, handles, scalars, return_type, emit):
     """Call ``emit(builder, handles, scalars)`` as function ``name``, optimised once in a module of its own.
 
     The optimised function is ``noinline`` (one copy however many places
-    call it) and ``optnone`` (not optimised again in every module it is
-    linked into; see the module docstring), or with ``machine_code`` (where
-    the target allows it) already machine code. It joins the calling
+    call it) and, where the target allows it, already machine code, else
+    ``optnone`` (not optimised again in every module it is linked into; see
+    the module docstring). It joins the calling
     function's code library once per module; the libraries that define it
     link together, so ``name`` must say everything its body depends on.
     """
@@ -404,7 +415,7 @@ def _call_out_of_line(context, builder, name: str, handles, scalars, return_type
     function = builder.module.globals.get(name)
     if function is None:
         strided = tuple(stride is not None for _, stride in handles)
-        text = _optimised_function(name, function_type, strided, len(scalars), emit, machine_code)
+        text = _optimised_function(name, function_type, strided, len(scalars), emit)
         context.active_code_library.add_llvm_module(llvm.parse_assembly(text))
         function = ir.Function(builder.module, function_type, name)
     return builder.call(function, arguments)
@@ -432,11 +443,11 @@ def _module_with(name: str, function_type):
     return module, ir.Function(module, function_type, name)
 
 
-def _optimised_function(name: str, function_type, strided: tuple, n_scalars: int, emit, machine_code: bool) -> str:
+def _optimised_function(name: str, function_type, strided: tuple, n_scalars: int, emit) -> str:
     """LLVM IR of a module with function ``name``, optimised at O3 (see :func:`_call_out_of_line`).
 
-    The function is defined ``optnone``, or with ``machine_code`` on an ELF
-    target declared, its machine code beside it (:func:`_machine_code_module`).
+    On an ELF target the function is declared, its machine code beside it
+    (:func:`_machine_code_module`); elsewhere it is defined ``optnone``.
     """
     if name in _OPTIMISED:
         return _OPTIMISED[name]
@@ -458,7 +469,7 @@ def _optimised_function(name: str, function_type, strided: tuple, n_scalars: int
     # numba makes it linkonce_odr where the caller's library is linked on.
     passes = llvm.create_pass_builder(_target_machine(), llvm.create_pipeline_tuning_options(speed_level=3))
     passes.getModulePassManager().run(optimised, passes)
-    if machine_code and MACHINE_CODE_AS_ASSEMBLY:
+    if MACHINE_CODE_AS_ASSEMBLY:
         _OPTIMISED[name] = _machine_code_module(name, optimised, function_type)
     else:
         optimised.get_function(name).add_function_attribute("optnone")
@@ -529,8 +540,7 @@ def factorise_intrinsic(schedule, kinds: tuple, eps: float, out_of_line: bool):
                         for kind, value in zip(shifts, cgutils.unpack_tuple(builder, args[2], len(shifts)))]
             if out_of_line:
                 name = _code_name("factorise", schedule, kinds, signature)
-                return _call_out_of_line(context, builder, name, handles, scalars, ir.IntType(64), emit,
-                                         machine_code=True)
+                return _call_out_of_line(context, builder, name, handles, scalars, ir.IntType(64), emit)
             return emit(builder, handles, scalars)
 
         return signature, codegen
@@ -558,7 +568,7 @@ def substitute_intrinsic(schedule, kinds: tuple, out_of_line: bool):
             handles += [_handle(context, builder, aryty, value) for aryty, value in zip((rhs, x), args[1:])]
             if out_of_line:
                 name = _code_name("substitute", schedule, kinds, signature)
-                _call_out_of_line(context, builder, name, handles, (), ir.VoidType(), emit, machine_code=False)
+                _call_out_of_line(context, builder, name, handles, (), ir.VoidType(), emit)
             else:
                 emit(builder, handles, ())
             return context.get_dummy_value()
