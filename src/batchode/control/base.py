@@ -25,6 +25,12 @@ of the control law, so that changing them never recompiles.
    steps, and DIRK, whose count sums several Newton solves that the cap
    bounds one by one). A controller may let them temper its proposal
    (:func:`batchode.control.gustafsson.newton_safety`) or ignore them.
+4. ``control`` reads each run-time value where it uses it, not all of them
+   up front: read together, the compiler loads them early and keeps them
+   in registers across the rest of the law (``pow`` included), and with
+   the loop's own limits read the same way the Lorenz tsit5 kernel on CUDA
+   (float32, sm_90) takes 56 registers rather than 64, one more than with
+   every value compiled in.
 """
 
 from __future__ import annotations

@@ -107,16 +107,16 @@ class GustafssonController(StepController):
 
         def control(dt, size, iterations, max_iterations, settings, shared, persistent):
             history = alloc_history(shared, persistent)
-            safety, inv_qmin = dtype(settings[safety_at]), dtype(settings[inv_qmin_at])
-            inv_qmax = dtype(settings[inv_qmax_at])
-            steady_low, steady_high = dtype(settings[steady_low_at]), dtype(settings[steady_high_at])
-            quotient = max(inv_qmax, min(inv_qmin, size ** exponent / fac(safety, iterations, max_iterations)))
+            # Each run-time value is read where it is used (control contract item 4).
+            quotient = size ** exponent / fac(dtype(settings[safety_at]), iterations, max_iterations)
+            quotient = max(dtype(settings[inv_qmax_at]), min(dtype(settings[inv_qmin_at]), quotient))
             if size > one:
                 return False, (dt / quotient if history[0] > zero else dt * first_shrink)
             if history[0] > zero:
-                predicted = (history[0] / dt) * (size * size / history[1]) ** exponent / safety
-                quotient = max(quotient, max(inv_qmax, min(inv_qmin, predicted)))
-            if steady_low <= quotient <= steady_high:
+                predicted = (history[0] / dt) * (size * size / history[1]) ** exponent / dtype(settings[safety_at])
+                predicted = max(dtype(settings[inv_qmax_at]), min(dtype(settings[inv_qmin_at]), predicted))
+                quotient = max(quotient, predicted)
+            if dtype(settings[steady_low_at]) <= quotient <= dtype(settings[steady_high_at]):
                 quotient = one
             history[0] = dt
             history[1] = max(floor, size)

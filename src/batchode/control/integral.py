@@ -47,16 +47,14 @@ class IntegralController(StepController):
         steady_low_at, steady_high_at = at("steady_low"), at("steady_high")
 
         def control(dt, size, iterations, max_iterations, settings, shared, persistent):
-            safety, inv_qmin = dtype(settings[safety_at]), dtype(settings[inv_qmin_at])
-            inv_qmax = dtype(settings[inv_qmax_at])
-            steady_low, steady_high = dtype(settings[steady_low_at]), dtype(settings[steady_high_at])
-            raw = size ** exponent / safety
-            q = max(inv_qmax, min(inv_qmin, raw))
+            # Each run-time value is read where it is used (control contract item 4).
+            raw = size ** exponent / dtype(settings[safety_at])
             if size <= one:
-                if steady_low <= q <= steady_high:
+                q = max(dtype(settings[inv_qmax_at]), min(dtype(settings[inv_qmin_at]), raw))
+                if dtype(settings[steady_low_at]) <= q <= dtype(settings[steady_high_at]):
                     q = one
                 return True, dt / q
-            return False, dt / min(inv_qmin, raw)
+            return False, dt / min(dtype(settings[inv_qmin_at]), raw)
 
         def initialise(settings, shared, persistent):
             return None

@@ -47,22 +47,20 @@ class PIController(StepController):
 
         def control(dt, size, iterations, max_iterations, settings, shared, persistent):
             history = alloc_history(shared, persistent)
-            beta1, beta2 = dtype(settings[beta1_at]), dtype(settings[beta2_at])
-            safety, inv_qmin = dtype(settings[safety_at]), dtype(settings[inv_qmin_at])
-            inv_qmax, qoldinit = dtype(settings[inv_qmax_at]), dtype(settings[qoldinit_at])
-            steady_low, steady_high = dtype(settings[steady_low_at]), dtype(settings[steady_high_at])
+            # Each run-time value is read where it is used (control contract item 4).
             q11 = zero
             if size == zero:
-                q = inv_qmax
+                q = dtype(settings[inv_qmax_at])
             else:
-                q11 = size ** beta1
-                q = max(inv_qmax, min(inv_qmin, q11 / history[0] ** beta2 / safety))
+                q11 = size ** dtype(settings[beta1_at])
+                q = q11 / history[0] ** dtype(settings[beta2_at]) / dtype(settings[safety_at])
+                q = max(dtype(settings[inv_qmax_at]), min(dtype(settings[inv_qmin_at]), q))
             if size <= one:
-                if steady_low <= q <= steady_high:
+                if dtype(settings[steady_low_at]) <= q <= dtype(settings[steady_high_at]):
                     q = one
-                history[0] = max(size, qoldinit)
+                history[0] = max(size, dtype(settings[qoldinit_at]))
                 return True, dt / q
-            return False, dt / min(inv_qmin, q11 / safety)
+            return False, dt / min(dtype(settings[inv_qmin_at]), q11 / dtype(settings[safety_at]))
 
         def initialise(settings, shared, persistent):
             history = alloc_history(shared, persistent)

@@ -51,18 +51,19 @@ class PIDController(StepController):
 
         def control(dt, size, iterations, max_iterations, settings, shared, persistent):
             history = alloc_history(shared, persistent)
-            beta1, beta2, beta3 = dtype(settings[beta1_at]), dtype(settings[beta2_at]), dtype(settings[beta3_at])
-            qmin, qmax, safety = dtype(settings[qmin_at]), dtype(settings[qmax_at]), dtype(settings[safety_at])
+            # Each run-time value is read where it is used (control contract item 4).
             inverse = one / max(size, tiny)
-            factor = safety * inverse ** beta1 * history[0] ** beta2 * history[1] ** beta3
+            proposal = inverse ** dtype(settings[beta1_at])
+            factor = dtype(settings[safety_at]) * proposal * history[0] ** dtype(settings[beta2_at])
+            factor *= history[1] ** dtype(settings[beta3_at])
             factor = one + math.atan(factor - one)
-            factor = max(qmin, min(qmax, factor))
+            factor = max(dtype(settings[qmin_at]), min(dtype(settings[qmax_at]), factor))
             if size <= one:
                 history[1] = history[0]
                 history[0] = inverse
                 return True, dt * factor
             # A rejected step must shrink whatever the history says.
-            return False, dt * max(qmin, min(factor, safety * inverse ** beta1))
+            return False, dt * max(dtype(settings[qmin_at]), min(factor, dtype(settings[safety_at]) * proposal))
 
         def initialise(settings, shared, persistent):
             history = alloc_history(shared, persistent)
