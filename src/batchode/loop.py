@@ -185,11 +185,17 @@ class IntegrationLoop(CUDAFactory):
         self.register_buffer("event_state", "local", system.n_states, enabled=n_events > 0)
         self.register_buffer("parameters", "local", system.n_parameters)
         self.register_buffer("controller_values", "local", lambda: self.child("controller").runtime_size,
-                             precision=np.float64, enabled=lambda: self.backend.name == "cpu")  # see _controller_values
+                             precision=np.float64, enabled=lambda: self.copies_controller_values)
         self.register_buffer(
             "observables", "local", system.n_observables,
             enabled=lambda: self.settings.save_observables and system.n_observables > 0,
         )
+
+    @property
+    def copies_controller_values(self) -> bool:
+        """True when the controller reads a per-run local copy of its run-time values (the CPU; see
+        :meth:`_controller_values`)."""
+        return self.backend.name == "cpu" and self.child("controller").runtime_size > 0
 
     @property
     def is_adaptive(self) -> bool:
@@ -360,7 +366,7 @@ class IntegrationLoop(CUDAFactory):
         compiled in.
         """
         controller_block, size = self.runtime_view("controller"), self.child("controller").runtime_size
-        if self.backend.name == "cpu" and size > 0:
+        if self.copies_controller_values:
             alloc_copy = self._allocator("controller_values")
 
             def controller_values(settings, shared, persistent):
