@@ -11,7 +11,9 @@ run-time values (``tests/ptx/test_lorenz_tsit5.py``,
 
 Only for measurement: the kernels built inside ignore the values a solve
 passes, so the disk cache is off and the in-memory build cache is set aside
-while it lasts (a kernel built inside is never reused outside).
+while it lasts; no cache keeps a kernel built inside. The solver that built
+one keeps it, and may be timed after the ``with`` block (as
+``benchmarks/cpu_lorenz.py`` does, alternating it with an ordinary one).
 """
 
 from __future__ import annotations
