@@ -493,8 +493,8 @@ class FIRKStep(RungeKuttaStep):
             "newton_failed": int(Status.NEWTON_FAILED),
             "norm": weighted_rms_norm(self.backend, self.precision, n, at("rtol"), at("atol")),
         }
-        filter_block = self._filter_block() if self.error_estimate is not None else None
-        if filter_block is not None:
+        if self.error_estimate is not None:
+            filter_block = self._filter_block()
             namespace.update({f"{filter_block.name}_view": registry.child_view(filter_block.name),
                               f"{filter_block.name}_solve": self.child(filter_block.name).built.solve})
         blocks = self._block_group()

@@ -213,12 +213,16 @@ def _factorise_blocks(kinds, schedule, eps: float, builder, values, alpha, shift
     return ops.status(bad, int(Status.LINEAR_SOLVER_FAILED))
 
 
+def block_offsets(n: int, kinds) -> list[int]:
+    """Where each block's vector starts in the blocks' joint vector: block ``k``'s (``n`` reals, or ``2n``
+    for complex entries) follows block ``k - 1``'s."""
+    return list(itertools.accumulate((n * (1 + complex_entries) for complex_entries in kinds[:-1]), initial=0))
+
+
 def _substitute_blocks(kinds, schedule, builder, factors, rhs, x) -> None:
-    """The solves of the blocks in lockstep: block ``k``'s vector (``n``, or ``2n`` reals for complex
-    entries) follows block ``k - 1``'s in ``rhs`` and ``x``."""
-    offsets = itertools.accumulate((schedule.n * (1 + complex_entries) for complex_entries in kinds[:-1]), initial=0)
+    """The solves of the blocks in lockstep, each on its part of ``rhs`` and ``x`` (:func:`block_offsets`)."""
     _lockstep(_substitute(_arithmetic(builder, complex_entries), schedule, array, rhs, x, offset)
-              for complex_entries, array, offset in zip(kinds, factors, offsets))
+              for complex_entries, array, offset in zip(kinds, factors, block_offsets(schedule.n, kinds)))
 
 
 class _Arithmetic:

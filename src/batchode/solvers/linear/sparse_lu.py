@@ -45,7 +45,8 @@ import attrs
 import numpy as np
 
 from batchode.solvers.linear.base import BlockLUSettings, LinearSolver, LinearSolverBuild
-from batchode.solvers.linear.sparse_code import factorise_intrinsic, python_functions, substitute_intrinsic
+from batchode.solvers.linear.sparse_code import (block_offsets, factorise_intrinsic, python_functions,
+                                                  substitute_intrinsic)
 
 #: Why a system without a known sparsity pattern is refused.
 NEEDS_SPARSITY = ("linear_solver='sparse' needs an equation system (ODESystem.from_equations) whose Jacobian "
@@ -441,14 +442,15 @@ class SparseBlockLU(_PatternSolver):
         dependent operations overlap (see :func:`~batchode.solvers.linear.sparse_code._lockstep`).
 
         On CUDA, where the code is inline, it costs registers while both blocks' entries live:
-        radau-iia-5 on Robertson (float32, sm_90) takes 134 registers, against 128 with the blocks
+        radau-iia-5 on Robertson (float32, sm_90) took 134 registers, against 128 with the blocks
         called one after another from the step and 136 through :func:`blocks_in_turn` (no spills
-        either way); what the overlap gains on a GPU is not yet measured.
+        either way; 128 in lockstep once the run-time values were read where used); what the
+        overlap gains on a GPU is not yet measured.
         """
         first = members[0].factory
         kinds = tuple(member.factory.settings.complex_entries for member in members)
         offsets = [member.offset for member in members]
-        if offsets != [sum(first.n * (1 + kind) for kind in kinds[:k]) for k in range(len(kinds))]:
+        if offsets != block_offsets(first.n, kinds):
             raise ValueError(f"sparse blocks solved together must follow one another from 0; offsets {offsets}")
         factorise, substitute = sparse_lu_device_functions(first.backend, first.precision, first.schedule, kinds)
         dtype, device = first.precision.type, first.backend.device_function
